@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package xarray
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// bug reports a broken invariant of node h, as XA_NODE_BUG_ON does.
+func bug(h uint32, format string, args ...any) {
+	panic(fmt.Sprintf("xarray: BUG: %s\n  %v", fmt.Sprintf(format, args...), Node{h}))
+}
+
+// Check validates the whole tree (the xa_dump-based checks of the
+// kernel's test harness, made explicit). Call it with the lock held or
+// with no writer running. It checks, for every node: that it belongs to
+// this array and is not freed; its parent, offset and shift agree with
+// where it hangs; count and nr_values match the slots; siblings name a
+// lower slot of the same node whose entry is neither a sibling, Null nor
+// a node above the leaves; no live slot holds RetryEntry; each mark bit of
+// a slot that holds a node is set exactly when the node has that mark
+// somewhere, and Null and sibling slots carry no marks (except the free
+// mark of arrays that track free indices); the root marks agree with the
+// top node. It returns the first problem found, or nil.
+func (xa *XArray) Check() error {
+	head := xa.headEntry()
+	if !head.IsNode() {
+		if head.IsInternal() && head != ZeroEntry {
+			return fmt.Errorf("xarray check: head holds internal entry %v", head)
+		}
+		return nil
+	}
+	h := handleOf(head)
+	n := &nodes[h]
+	if n.parentNode() != 0 {
+		return fmt.Errorf("xarray check: top %v has a parent", Node{h})
+	}
+	if err := xa.checkNode(h, 0); err != nil {
+		return err
+	}
+	for m := Mark0; m < maxMarks; m++ {
+		if m == FreeMark && xa.trackFree() {
+			continue
+		}
+		if xa.marked(m) != n.anyMark(m) {
+			return fmt.Errorf("xarray check: root mark %d is %v but top %v says %v",
+				m, xa.marked(m), Node{h}, n.anyMark(m))
+		}
+	}
+	return nil
+}
+
+func (xa *XArray) checkNode(h uint32, base uint64) error {
+	if h < firstHandle || h >= maxNodes {
+		return fmt.Errorf("xarray check: bad node handle %d at index %#x", h, base)
+	}
+	n := &nodes[h]
+	where := func() string { return fmt.Sprintf("%v (indices from %#x)", Node{h}, base) }
+	if n.array != xa.id {
+		if n.array == arrayRCUFree {
+			return fmt.Errorf("xarray check: freed node in the tree: %s", where())
+		}
+		return fmt.Errorf("xarray check: node of another array (%d): %s", n.array, where())
+	}
+	if n.shift%chunkShift != 0 || n.shift > 60 {
+		return fmt.Errorf("xarray check: bad shift: %s", where())
+	}
+	count, values := 0, 0
+	for i := uint(0); i < chunkSize; i++ {
+		e := n.slot(i)
+		if e == Null {
+			continue
+		}
+		count++
+		switch {
+		case e.IsSibling():
+			c := e.siblingOffset()
+			if c >= i {
+				return fmt.Errorf("xarray check: slot %d: sibling names slot %d, not a lower one: %s", i, c, where())
+			}
+			canon := n.slot(c)
+			if canon == Null || canon.IsSibling() {
+				return fmt.Errorf("xarray check: slot %d: sibling of slot %d which holds %v: %s", i, c, canon, where())
+			}
+			if n.shift != 0 && canon.IsNode() {
+				return fmt.Errorf("xarray check: slot %d: sibling of a node: %s", i, where())
+			}
+			for c2 := c + 1; c2 < i; c2++ {
+				if s := n.slot(c2); !s.IsSibling() || s.siblingOffset() != c {
+					return fmt.Errorf("xarray check: slot %d: siblings of slot %d are not contiguous: %s", i, c, where())
+				}
+			}
+			if canon.IsValue() {
+				values++
+			}
+		case e == RetryEntry:
+			return fmt.Errorf("xarray check: slot %d holds a retry entry in a live node: %s", i, where())
+		case e.IsValue():
+			values++
+		case e.IsNode() && n.shift != 0:
+			c := handleOf(e)
+			cn := &nodes[c]
+			if cn.parentNode() != h || uint(cn.offset) != i || cn.shift+chunkShift != n.shift {
+				return fmt.Errorf("xarray check: slot %d: child %v does not match its place: %s", i, Node{c}, where())
+			}
+			if err := xa.checkNode(c, base+uint64(i)<<n.shift); err != nil {
+				return err
+			}
+		}
+	}
+	if count != int(n.count) || values != int(n.nrValues) {
+		return fmt.Errorf("xarray check: count %d values %d, but the slots hold %d entries and %d values: %s",
+			n.count, n.nrValues, count, values, where())
+	}
+	for m := Mark0; m < maxMarks; m++ {
+		free := m == FreeMark && xa.trackFree()
+		for i := uint(0); i < chunkSize; i++ {
+			e := n.slot(i)
+			bit := n.getMark(i, m)
+			switch {
+			case e.IsNode() && n.shift != 0:
+				if any := nodes[handleOf(e)].anyMark(m); bit != any {
+					return fmt.Errorf("xarray check: slot %d: mark %d is %v but the child says %v: %s", i, m, bit, any, where())
+				}
+			case free:
+			case bit && (e == Null || e.IsSibling()):
+				return fmt.Errorf("xarray check: slot %d holding %v has mark %d: %s", i, e, m, where())
+			}
+		}
+	}
+	return nil
+}
+
+// Dump writes the tree the way xa_dump does: the head, then every node
+// and every entry with the indices it covers. Lock held or quiescent.
+func (xa *XArray) Dump(w io.Writer) {
+	head := xa.headEntry()
+	fmt.Fprintf(w, "xarray %d: head %v flags %#x marks %v %v %v\n", xa.id, head,
+		uint32(Flags(xa.flags.Load())&flagsUser&^(7<<markShift)), xa.marked(Mark0), xa.marked(Mark1), xa.marked(Mark2))
+	shift := uint(0)
+	if head.IsNode() {
+		shift = uint(toNode(head).shift) + chunkShift
+	}
+	dumpEntry(w, head, 0, shift, 0)
+}
+
+func dumpEntry(w io.Writer, e Entry, index uint64, shift uint, depth int) {
+	if e == Null {
+		return
+	}
+	indent := strings.Repeat("  ", depth)
+	var span string
+	switch {
+	case shift == 0:
+		span = fmt.Sprintf("%d", index)
+	case shift >= 64:
+		span = fmt.Sprintf("0-%d", ^uint64(0))
+	default:
+		span = fmt.Sprintf("%d-%d", index, index|(uint64(1)<<shift-1))
+	}
+	if e.IsNode() && shift != 0 {
+		h := handleOf(e)
+		fmt.Fprintf(w, "%s%s: %v\n", indent, span, Node{h})
+		n := &nodes[h]
+		for i := uint(0); i < chunkSize; i++ {
+			dumpEntry(w, n.slot(i), index+uint64(i)<<n.shift, uint(n.shift), depth+1)
+		}
+		return
+	}
+	fmt.Fprintf(w, "%s%s: %v\n", indent, span, e)
+}
+
+// Nodes returns the number of nodes in the tree. Lock held or quiescent.
+func (xa *XArray) Nodes() int {
+	head := xa.headEntry()
+	if !head.IsNode() {
+		return 0
+	}
+	return countNodes(handleOf(head))
+}
+
+func countNodes(h uint32) int {
+	n := &nodes[h]
+	total := 1
+	if n.shift == 0 {
+		return total
+	}
+	for i := uint(0); i < chunkSize; i++ {
+		if e := n.slot(i); e.IsNode() {
+			total += countNodes(handleOf(e))
+		}
+	}
+	return total
+}

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package xarray
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// node is struct xa_node. Nodes live in one flat array, nodes, and are
+// named by their index in it (a handle), so that following a node entry
+// costs one load: the entry is the handle shifted left by two, plus the
+// internal tag.
+//
+// Which fields a lockless reader may see, and how each is kept:
+//   - slots, marks and parent are read by readers and written with
+//     sync/atomic by the writer that holds the array's lock;
+//   - shift and offset are read by readers with plain loads; they are set
+//     while the node is unreachable (before the atomic store that
+//     publishes it) and never change while it is reachable;
+//   - count, nrValues and array are used by the writer alone.
+//
+// A node that leaves the tree returns to the cache only after an RCU
+// grace period (rcuFree), zeroed as radix_tree_node_rcu_free does, so no
+// reader that could still hold its handle sees it reused.
+type node struct {
+	shift    uint8
+	offset   uint8
+	count    uint8
+	nrValues uint8
+	array    uint32 // id of the owning XArray; arrayRCUFree once freed
+	parent   atomic.Uint32
+	_        uint32
+	slots    [chunkSize]atomic.Uint64
+	marks    [maxMarks]atomic.Uint64
+}
+
+const (
+	// firstHandle is the lowest node handle: a node entry must exceed
+	// 4096 to be told apart from siblings, RetryEntry and ZeroEntry.
+	firstHandle = 1025
+	// maxNodes bounds the node cache. The array is reserved up front but
+	// the operating system backs only the pages that are touched.
+	maxNodes = 1 << 22
+	// arrayRCUFree marks a node waiting for its grace period (XA_RCU_FREE).
+	arrayRCUFree = ^uint32(0)
+)
+
+// nodes is the node cache: the slab of every node of every XArray.
+var nodes = new([maxNodes]node)
+
+// nodeEntry is xa_mk_node.
+func nodeEntry(h uint32) Entry { return Entry(h)<<2 | 2 }
+
+// toNode is xa_to_node: one load away from the entry.
+func toNode(e Entry) *node { return &nodes[e>>2] }
+
+// handleOf is the handle of a node entry.
+func handleOf(e Entry) uint32 { return uint32(e >> 2) }
+
+func (n *node) slot(off uint) Entry { return Entry(n.slots[off].Load()) }
+
+func (n *node) setSlot(off uint, e Entry) { n.slots[off].Store(uint64(e)) }
+
+func (n *node) parentNode() uint32 { return n.parent.Load() }
+
+// nodeCache hands out node handles. Freed handles are reused at once,
+// last in first out, as a slab would.
+type nodeCache struct {
+	mu      sync.Mutex
+	free    []uint32
+	next    uint32 // lowest handle never handed out
+	inUse   atomic.Int64
+	waiting atomic.Int64
+}
+
+var cache = nodeCache{next: firstHandle}
+
+// alloc takes a zeroed node from the cache, or returns 0 when every node
+// is in use.
+func (c *nodeCache) alloc() uint32 {
+	c.mu.Lock()
+	var h uint32
+	if n := len(c.free); n > 0 {
+		h = c.free[n-1]
+		c.free = c.free[:n-1]
+	} else if c.next < maxNodes {
+		h = c.next
+		c.next++
+	}
+	c.mu.Unlock()
+	if h != 0 {
+		c.inUse.Add(1)
+	}
+	return h
+}
+
+// release zeroes a node that no reader can reach and returns it
+// (radix_tree_node_rcu_free).
+func (c *nodeCache) release(h uint32) {
+	nodes[h] = node{}
+	c.mu.Lock()
+	c.free = append(c.free, h)
+	c.mu.Unlock()
+	c.inUse.Add(-1)
+}
+
+// CacheStats counts the nodes of the node cache, shared by every XArray.
+type CacheStats struct {
+	Capacity int64 // nodes the cache can hand out
+	InUse    int64 // handed out and not yet returned, Waiting included
+	Waiting  int64 // removed from a tree, waiting for a grace period
+	Free     int64 // returned and ready for reuse
+	Bytes    int64 // bytes of one node
+}
+
+// NodeCacheStats returns the node cache's counters. After every XArray
+// is destroyed and rcu.Barrier has run, InUse is zero unless a node leaked.
+func NodeCacheStats() CacheStats {
+	cache.mu.Lock()
+	free := int64(len(cache.free))
+	cache.mu.Unlock()
+	return CacheStats{
+		Capacity: maxNodes - firstHandle,
+		InUse:    cache.inUse.Load(),
+		Waiting:  cache.waiting.Load(),
+		Free:     free,
+		Bytes:    nodeBytes,
+	}
+}
+
+const nodeBytes = int64(16 + 8*chunkSize + 8*maxMarks)
+
+// Node is a debugging view of one node of a tree, for tests and dumps.
+// Its methods read the node without synchronising with writers: use them
+// with the array's lock held or while the array is quiescent.
+type Node struct{ h uint32 }
+
+// Valid reports whether n names a node.
+func (n Node) Valid() bool { return n.h >= firstHandle && n.h < maxNodes }
+
+// Handle returns the node's handle in the node cache.
+func (n Node) Handle() uint32 { return n.h }
+
+// Count returns the number of non-Null slots.
+func (n Node) Count() int { return int(nodes[n.h].count) }
+
+// NrValues returns the number of value entries and siblings of values.
+func (n Node) NrValues() int { return int(nodes[n.h].nrValues) }
+
+// Shift returns the number of index bits below this node's level.
+func (n Node) Shift() uint { return uint(nodes[n.h].shift) }
+
+// Offset returns the node's slot in its parent.
+func (n Node) Offset() uint { return uint(nodes[n.h].offset) }
+
+// Slot returns the entry in slot i (xa_entry_locked).
+func (n Node) Slot(i int) Entry { return nodes[n.h].slot(uint(i)) }
+
+// Parent returns the node's parent; it is not Valid at the top.
+func (n Node) Parent() Node { return Node{nodes[n.h].parentNode()} }
+
+// Marked reports whether slot i has mark m.
+func (n Node) Marked(i int, m Mark) bool { return nodes[n.h].getMark(uint(i), m) }
+
+// Freed reports whether the node has left its tree and waits for, or
+// has passed, its grace period.
+func (n Node) Freed() bool {
+	a := nodes[n.h].array
+	return a == arrayRCUFree || a == 0
+}
+
+// BelongsTo reports whether the node is part of xa (node->array == xa).
+func (n Node) BelongsTo(xa *XArray) bool { return nodes[n.h].array == xa.id }
+
+func (n Node) String() string {
+	if !n.Valid() {
+		return fmt.Sprintf("node(%d, invalid)", n.h)
+	}
+	nd := &nodes[n.h]
+	return fmt.Sprintf("node %d shift %d offset %d parent %d count %d values %d marks %#x %#x %#x",
+		n.h, nd.shift, nd.offset, nd.parentNode(), nd.count, nd.nrValues,
+		nd.marks[0].Load(), nd.marks[1].Load(), nd.marks[2].Load())
+}

@@ -1,0 +1,852 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package xarray
+
+// State is struct xa_state: a cursor into an XArray for the advanced API.
+// It is a value: declare one with NewState and pass its address; it does
+// not allocate.
+//
+// The advanced API takes no locks. Reading (Load, Find, Next, ...) needs a
+// read-side section of the array's RCU domain or the array's lock;
+// modifying (Store, SetMark, Split, ...) needs the lock (State.Lock).
+// Errors stay in the State, and every operation does nothing while the
+// State holds an error: check Error, or loop on Nomem.
+type State struct {
+	xa     *XArray
+	index  uint64
+	shift  uint8
+	sibs   uint8
+	offset uint8
+	node   uint32 // a node handle, or one of the cursor states below
+	alloc  uint32 // preallocated nodes, chained through their parent field
+	err    error
+	update func(Node)
+}
+
+// Cursor states that State.node takes besides node handles. They mirror
+// the kernel's: a NULL node means the entry is the head of the array.
+const (
+	nodeHead    = 0 // NULL: the entry lives in the head of the array
+	nodeBounds  = 1 // XAS_BOUNDS: walked off the end of the tree
+	nodeError   = 2 // XA_ERROR(err): err holds the error
+	nodeRestart = 3 // XAS_RESTART: not walked yet
+)
+
+// Cursor says where a State stands, for tests and debugging.
+type Cursor int
+
+const (
+	CursorNode    Cursor = iota // on a slot of a node
+	CursorHead                  // on the head of the array (xa_node == NULL)
+	CursorRestart               // not walked (XAS_RESTART)
+	CursorBounds                // off the end of the tree (XAS_BOUNDS)
+	CursorError                 // holding an error
+)
+
+func (c Cursor) String() string {
+	return [...]string{"node", "head", "restart", "bounds", "error"}[c]
+}
+
+// NewState returns a State for index of xa (XA_STATE).
+func NewState(xa *XArray, index uint64) State {
+	return State{xa: xa, index: index, node: nodeRestart}
+}
+
+// NewStateOrder returns a State for the naturally aligned range of
+// 1<<order indices that holds index (XA_STATE_ORDER).
+func NewStateOrder(xa *XArray, index uint64, order uint) State {
+	if order < 64 {
+		index = index >> order << order
+	} else {
+		index = 0
+	}
+	return State{
+		xa:    xa,
+		index: index,
+		shift: uint8(order - order%chunkShift),
+		sibs:  uint8(1<<(order%chunkShift) - 1),
+		node:  nodeRestart,
+	}
+}
+
+// Cursor reports where the State stands.
+func (xas *State) Cursor() Cursor {
+	switch xas.node {
+	case nodeHead:
+		return CursorHead
+	case nodeBounds:
+		return CursorBounds
+	case nodeError:
+		return CursorError
+	case nodeRestart:
+		return CursorRestart
+	}
+	return CursorNode
+}
+
+// Index returns the index the State is on.
+func (xas *State) Index() uint64 { return xas.index }
+
+// Offset returns the slot offset within the current node.
+func (xas *State) Offset() uint { return uint(xas.offset) }
+
+// Node returns the node the State is on; it is not Valid when the State
+// is on the head or in a cursor state.
+func (xas *State) Node() Node {
+	if xas.node < firstHandle {
+		return Node{}
+	}
+	return Node{xas.node}
+}
+
+// Array returns the XArray the State works on.
+func (xas *State) Array() *XArray { return xas.xa }
+
+// Error returns the error held by the State (xas_error), or nil.
+func (xas *State) Error() error {
+	if xas.node == nodeError {
+		return xas.err
+	}
+	return nil
+}
+
+// SetErr puts the State into an error state (xas_set_err).
+func (xas *State) SetErr(err error) {
+	if err == nil {
+		panic("xarray: State.SetErr(nil)")
+	}
+	xas.node = nodeError
+	xas.err = err
+}
+
+// Invalid reports whether the State is in the restart, bounds or error
+// state (xas_invalid).
+func (xas *State) Invalid() bool { return xas.node != nodeHead && xas.node < firstHandle }
+
+// Valid reports whether the State is on an entry (xas_valid).
+func (xas *State) Valid() bool { return !xas.Invalid() }
+
+// IsNode reports whether the State is on a slot of a node (xas_is_node).
+func (xas *State) IsNode() bool { return xas.node >= firstHandle }
+
+// notNode is xas_not_node.
+func (xas *State) notNode() bool { return xas.node < firstHandle }
+
+// frozen is xas_frozen: Next and Prev do not move the index.
+func (xas *State) frozen() bool { return xas.node == nodeRestart || xas.node == nodeError }
+
+// top is xas_top.
+func (xas *State) top() bool {
+	return xas.node == nodeHead || xas.node == nodeBounds || xas.node == nodeRestart
+}
+
+// Reset makes the next operation walk from the head, clearing any error
+// (xas_reset).
+func (xas *State) Reset() { xas.node = nodeRestart }
+
+// Set moves the State to index, to be walked by the next operation
+// (xas_set).
+func (xas *State) Set(index uint64) {
+	xas.index = index
+	xas.node = nodeRestart
+}
+
+// SetOrder moves the State to the range of 1<<order indices holding
+// index (xas_set_order). An order of 64 or more covers every index.
+func (xas *State) SetOrder(index uint64, order uint) {
+	if order < 64 {
+		xas.index = index >> order << order
+	} else {
+		xas.index = 0
+	}
+	xas.shift = uint8(order - order%chunkShift)
+	xas.sibs = uint8(1<<(order%chunkShift) - 1)
+	xas.node = nodeRestart
+}
+
+// Advance moves the index to index, inside the entry the State is on,
+// without walking (xas_advance).
+func (xas *State) Advance(index uint64) {
+	var shift uint8
+	if xas.IsNode() {
+		shift = nodes[xas.node].shift
+	}
+	xas.index = index
+	xas.offset = uint8(index>>shift) & chunkMask
+}
+
+// SetUpdate sets the function called, with the lock held, whenever a
+// node's count or number of values changes (xas_set_update).
+func (xas *State) SetUpdate(fn func(n Node)) { xas.update = fn }
+
+// Lock takes the array's lock (xas_lock).
+func (xas *State) Lock() { xas.xa.Lock() }
+
+// Unlock releases the array's lock (xas_unlock).
+func (xas *State) Unlock() { xas.xa.Unlock() }
+
+// Retry reports whether e must be skipped or retried (xas_retry): true
+// for ZeroEntry, and for RetryEntry after resetting the State.
+func (xas *State) Retry(e Entry) bool {
+	if e == ZeroEntry {
+		return true
+	}
+	if e != RetryEntry {
+		return false
+	}
+	xas.Reset()
+	return true
+}
+
+func (xas *State) setBounds() Entry {
+	xas.node = nodeBounds
+	return Null
+}
+
+// size is xas_size: the number of indices the State covers.
+func (xas *State) size() uint64 { return (uint64(xas.sibs) + 1) << xas.shift }
+
+// max is xas_max: the largest index the tree must hold to store the
+// State's range. A multi-index entry cannot live in the head, so a range
+// that starts at 0 needs one index more.
+func (xas *State) max() uint64 {
+	max := xas.index
+	if xas.shift != 0 || xas.sibs != 0 {
+		mask := xas.size() - 1
+		max |= mask
+		if mask == max {
+			max++
+		}
+	}
+	return max
+}
+
+// maxIndex is max_index: the largest index a tree with this head holds.
+func maxIndex(head Entry) uint64 {
+	if !head.IsNode() {
+		return 0
+	}
+	return chunkSize<<toNode(head).shift - 1
+}
+
+// xasUpdate is xas_update: the node callback.
+func (xas *State) updateNode(h uint32) {
+	if xas.update != nil {
+		xas.update(Node{h})
+	}
+}
+
+// start is xas_start: begin a walk, or resume one that is valid.
+func (xas *State) start() Entry {
+	if xas.Valid() {
+		return xas.Reload()
+	}
+	if xas.node == nodeError {
+		return Null
+	}
+	e := xas.xa.headEntry()
+	if !e.IsNode() {
+		if xas.index != 0 {
+			return xas.setBounds()
+		}
+	} else if xas.index>>toNode(e).shift > chunkMask {
+		return xas.setBounds()
+	}
+	xas.node = nodeHead
+	return e
+}
+
+// descend is xas_descend: step into node h and return the entry for the
+// index, resolving siblings to their canonical slot. A sibling that leads
+// to a node above the leaves means a concurrent split: RetryEntry.
+func (xas *State) descend(h uint32) Entry {
+	n := &nodes[h]
+	off := uint(xas.index>>n.shift) & chunkMask
+	e := n.slot(off)
+	xas.node = h
+	for e.IsSibling() {
+		off = e.siblingOffset()
+		e = n.slot(off)
+		if n.shift != 0 && e.IsNode() {
+			e = RetryEntry
+		}
+		if xas.xa.variant&VariantSingleSiblingHop != 0 {
+			break // 6.1: one hop only, before cbc02854331e
+		}
+	}
+	xas.offset = uint8(off)
+	return e
+}
+
+// Load walks to the State's index and returns its entry (xas_load). It
+// never expands the tree, and returns Null in an error state. The entry
+// may be RetryEntry, ZeroEntry or, for a multi-index State, a node.
+func (xas *State) Load() Entry {
+	e := xas.start()
+	for e.IsNode() {
+		h := handleOf(e)
+		n := &nodes[h]
+		if xas.shift > n.shift {
+			break
+		}
+		e = xas.descend(h)
+		if n.shift == 0 {
+			break
+		}
+	}
+	return e
+}
+
+// Reload re-reads the slot the State is on without walking (xas_reload);
+// the State must be valid. It follows one sibling.
+func (xas *State) Reload() Entry {
+	if xas.node == nodeHead {
+		return xas.xa.headEntry()
+	}
+	n := &nodes[xas.node]
+	off := uint(xas.index>>n.shift) & chunkMask
+	e := n.slot(off)
+	if !e.IsSibling() {
+		return e
+	}
+	return n.slot(e.siblingOffset())
+}
+
+// Destroy frees the nodes preallocated in the State (xas_destroy).
+func (xas *State) Destroy() {
+	for h := xas.alloc; h != 0; h = xas.alloc {
+		xas.alloc = nodes[h].parentNode()
+		cache.release(h)
+	}
+}
+
+// Nomem allocates a node when the State failed for lack of memory, and
+// reports whether the caller should retry (xas_nomem). Call it with the
+// lock released. Otherwise it frees what was preallocated and returns
+// false.
+func (xas *State) Nomem() bool {
+	if xas.node != nodeError || xas.err != ErrNoMemory {
+		xas.Destroy()
+		return false
+	}
+	h := xas.xa.allocNode(false)
+	if h == 0 {
+		return false
+	}
+	nodes[h].parent.Store(0)
+	xas.chainAlloc(h)
+	xas.node = nodeRestart
+	return true
+}
+
+// nomemLocked is __xas_nomem: Nomem for callers that hold the lock. It
+// drops the lock to allocate, as GFP_KERNEL allows.
+func (xas *State) nomemLocked() bool {
+	if xas.node != nodeError || xas.err != ErrNoMemory {
+		xas.Destroy()
+		return false
+	}
+	xas.xa.Unlock()
+	h := xas.xa.allocNode(false)
+	xas.xa.Lock()
+	if h == 0 {
+		return false
+	}
+	nodes[h].parent.Store(0)
+	xas.chainAlloc(h)
+	xas.node = nodeRestart
+	return true
+}
+
+// chainAlloc keeps a preallocated node for the next xas_alloc. The
+// kernel keeps one; keeping a chain lets Destroy free any leftovers.
+func (xas *State) chainAlloc(h uint32) {
+	nodes[h].parent.Store(xas.alloc)
+	xas.alloc = h
+}
+
+// allocNode is xas_alloc: a node for the tree at shift, taken from the
+// State's preallocated nodes or from the cache under the lock.
+func (xas *State) allocNode(shift uint) uint32 {
+	parent := xas.node
+	if xas.Invalid() {
+		return 0
+	}
+	h := xas.alloc
+	if h != 0 {
+		// The kernel drops the whole chain here; keep the rest of it
+		// so that Destroy frees it instead of leaking it.
+		xas.alloc = nodes[h].parentNode()
+	} else {
+		h = xas.xa.allocNode(true)
+		if h == 0 {
+			xas.SetErr(ErrNoMemory)
+			return 0
+		}
+	}
+	n := &nodes[h]
+	if parent != nodeHead {
+		n.offset = xas.offset
+		p := &nodes[parent]
+		p.count++
+		if p.count > chunkSize {
+			bug(parent, "count above 64 after allocating a child")
+		}
+		xas.updateNode(parent)
+	}
+	n.shift = uint8(shift)
+	n.count = 0
+	n.nrValues = 0
+	n.parent.Store(parent)
+	n.array = xas.xa.id
+	return h
+}
+
+// expand is xas_expand: add levels above the head until the tree holds
+// xas.max(). It returns the shift of the level below which the store
+// goes, or -1 if a node could not be allocated.
+func (xas *State) expand(head Entry) int {
+	xa := xas.xa
+	var h uint32
+	shift := uint(0)
+	max := xas.max()
+	if head == Null {
+		if max == 0 {
+			return 0
+		}
+		for max>>shift >= chunkSize {
+			shift += chunkShift
+		}
+		return int(shift + chunkShift)
+	} else if head.IsNode() {
+		h = handleOf(head)
+		shift = uint(nodes[h].shift) + chunkShift
+	}
+	xas.node = nodeHead
+
+	for max > maxIndex(head) {
+		h = xas.allocNode(shift)
+		if h == 0 {
+			return -1
+		}
+		n := &nodes[h]
+		n.count = 1
+		if head.IsValue() {
+			n.nrValues = 1
+		}
+		n.setSlot(0, head)
+		// Carry the root marks into slot 0 of the new top node.
+		for m := Mark0; m < maxMarks; m++ {
+			if xa.trackFree() && m == FreeMark {
+				n.markAll(FreeMark)
+				if !xa.marked(FreeMark) {
+					n.clearMark(0, FreeMark)
+					xa.markSet(FreeMark)
+				}
+			} else if xa.marked(m) {
+				n.setMark(0, m)
+			}
+		}
+		// The node is complete: now link it above the old head.
+		if head.IsNode() {
+			old := toNode(head)
+			if old.offset != 0 { // a top node's offset is always 0
+				old.offset = 0
+			}
+			old.parent.Store(h)
+		}
+		head = nodeEntry(h)
+		xa.head.Store(uint64(head))
+		xas.updateNode(h)
+		shift += chunkShift
+	}
+	xas.node = h
+	return int(shift)
+}
+
+// slotRef names a slot a store goes to: a node's slot, or the head.
+type slotRef struct {
+	node uint32 // nodeHead for the head
+	off  uint
+}
+
+func (xas *State) storeSlot(s slotRef, e Entry) {
+	if s.node == nodeHead {
+		xas.xa.head.Store(uint64(e))
+	} else {
+		nodes[s.node].setSlot(s.off, e)
+	}
+}
+
+// create is xas_create: expand the tree and build the path down to the
+// State's slot. It returns the entry already there, or Null.
+func (xas *State) create(allowRoot bool) Entry {
+	xa := xas.xa
+	var e Entry
+	var slot slotRef
+	order := uint(xas.shift)
+	var shift int
+
+	switch {
+	case xas.top():
+		e = xa.headEntry()
+		xas.node = nodeHead
+		if e == Null && xa.zeroBusy() {
+			e = ZeroEntry
+		}
+		shift = xas.expand(e)
+		if shift < 0 {
+			return Null
+		}
+		if shift == 0 && !allowRoot {
+			shift = chunkShift
+		}
+		e = xa.headEntry()
+		slot = slotRef{node: nodeHead}
+	case xas.node == nodeError:
+		return Null
+	case xas.node != nodeHead:
+		n := &nodes[xas.node]
+		shift = int(n.shift)
+		e = n.slot(uint(xas.offset))
+		slot = slotRef{xas.node, uint(xas.offset)}
+	default:
+		shift = 0
+		e = xa.headEntry()
+		slot = slotRef{node: nodeHead}
+	}
+
+	for shift > int(order) {
+		shift -= chunkShift
+		var h uint32
+		if e == Null {
+			h = xas.allocNode(uint(shift))
+			if h == 0 {
+				break
+			}
+			if xa.trackFree() {
+				nodes[h].markAll(FreeMark)
+			}
+			xas.storeSlot(slot, nodeEntry(h))
+		} else if e.IsNode() {
+			h = handleOf(e)
+		} else {
+			break
+		}
+		e = xas.descend(h)
+		slot = slotRef{h, uint(xas.offset)}
+	}
+	return e
+}
+
+// CreateRange makes sure that storing single-index entries anywhere in
+// the State's range needs no allocation (xas_create_range). Afterwards
+// the State has order 0 and is on the first index of the range.
+func (xas *State) CreateRange() {
+	index := xas.index
+	shift := xas.shift
+	sibs := xas.sibs
+
+	xas.index |= (uint64(sibs)+1)<<shift - 1
+	if xas.IsNode() && nodes[xas.node].shift == xas.shift {
+		xas.offset |= sibs
+	}
+	xas.shift = 0
+	xas.sibs = 0
+
+	for {
+		xas.create(true)
+		if xas.Error() != nil {
+			xas.shift = shift
+			xas.sibs = sibs
+			xas.index = index
+			return
+		}
+		if xas.index <= index|chunkMask {
+			break
+		}
+		xas.index -= chunkSize
+
+		for {
+			h := xas.node
+			n := &nodes[h]
+			if n.shift >= shift {
+				break
+			}
+			xas.node = n.parentNode()
+			xas.offset = n.offset - 1
+			if n.offset != 0 {
+				break
+			}
+		}
+	}
+	xas.index = index
+	if xas.node != nodeHead {
+		xas.offset = uint8(xas.index>>nodes[xas.node].shift) & chunkMask
+	}
+}
+
+// shrink is xas_shrink: while the top node holds only slot 0, move that
+// entry into the head and free the node. A reader still inside the old
+// node finds RetryEntry in slot 0 and restarts.
+func (xas *State) shrink() {
+	xa := xas.xa
+	h := xas.node
+	for {
+		n := &nodes[h]
+		if n.count > chunkSize {
+			bug(h, "count above 64 in shrink")
+		}
+		if n.count != 1 {
+			break
+		}
+		e := n.slot(0)
+		if e == Null {
+			break
+		}
+		if !e.IsNode() && n.shift != 0 {
+			break
+		}
+		if xa.zeroBusy() {
+			e = zeroToNull(e)
+		}
+		xas.node = nodeBounds
+
+		xa.head.Store(uint64(e))
+		if xa.trackFree() && !n.getMark(0, FreeMark) {
+			xa.markClear(FreeMark)
+		}
+		n.count = 0
+		n.nrValues = 0
+		if !e.IsNode() {
+			n.setSlot(0, RetryEntry)
+		}
+		xas.updateNode(h)
+		xa.freeNode(h)
+		if !e.IsNode() {
+			break
+		}
+		h = handleOf(e)
+		nodes[h].parent.Store(0)
+	}
+}
+
+// deleteNode is xas_delete_node: free the State's node if it is empty,
+// and its ancestors as they empty in turn; then shrink the tree.
+func (xas *State) deleteNode() {
+	xa := xas.xa
+	h := xas.node
+	for {
+		n := &nodes[h]
+		if n.count > chunkSize {
+			bug(h, "count above 64 in delete")
+		}
+		if n.count != 0 {
+			break
+		}
+		parent := n.parentNode()
+		xas.node = parent
+		xas.offset = n.offset
+		xa.freeNode(h)
+		if parent == 0 {
+			xa.head.Store(0)
+			xas.node = nodeBounds
+			return
+		}
+		p := &nodes[parent]
+		p.setSlot(uint(xas.offset), Null)
+		p.count--
+		if p.count > chunkSize {
+			bug(parent, "count below 0 in delete")
+		}
+		h = parent
+		xas.updateNode(h)
+	}
+	if nodes[h].parentNode() == 0 {
+		xas.shrink()
+	}
+}
+
+// freeNodes is xas_free_nodes: top has been unlinked from the tree; put
+// RetryEntry in every used slot beneath it, for readers still inside,
+// and free every node after a grace period.
+func (xas *State) freeNodes(top uint32) {
+	off := uint(0)
+	h := top
+	for {
+		n := &nodes[h]
+		e := n.slot(off)
+		if n.shift != 0 && e.IsNode() {
+			h = handleOf(e)
+			off = 0
+			continue
+		}
+		if e != Null {
+			n.setSlot(off, RetryEntry)
+		}
+		off++
+		for off == chunkSize {
+			n = &nodes[h]
+			parent := n.parentNode()
+			off = uint(n.offset) + 1
+			n.count = 0
+			n.nrValues = 0
+			xas.updateNode(h)
+			xas.xa.freeNode(h)
+			if h == top {
+				return
+			}
+			h = parent
+		}
+	}
+}
+
+// updateCounts is update_node: account a store's changes to the node.
+func (xas *State) updateCounts(h uint32, count, values int) {
+	if h == nodeHead || (count == 0 && values == 0) {
+		return
+	}
+	n := &nodes[h]
+	c := int(n.count) + count
+	v := int(n.nrValues) + values
+	if c < 0 || c > chunkSize || v < 0 || v > chunkSize {
+		bug(h, "count %d or values %d out of range after a store", c, v)
+	}
+	n.count = uint8(c)
+	n.nrValues = uint8(v)
+	xas.updateNode(h)
+	if count < 0 {
+		xas.deleteNode()
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Store stores e over the State's range and returns the entry that was
+// there (xas_store). For a multi-index State the returned entry means
+// little. Storing Null clears the marks first, so that a marked walk
+// never stops on a marked Null. The lock must be held. On failure the
+// State holds ErrNoMemory and Store returns Null.
+func (xas *State) Store(e Entry) Entry {
+	var first Entry
+	value := e.IsValue()
+	if e != Null {
+		first = xas.create(!e.IsNode() && e != ZeroEntry)
+	} else {
+		first = xas.Load()
+	}
+	if xas.Invalid() {
+		return first
+	}
+	h := xas.node
+	var n *node
+	if h != nodeHead {
+		n = &nodes[h]
+		if xas.shift < n.shift {
+			xas.sibs = 0
+		}
+	}
+	if first == e && xas.sibs == 0 {
+		return first
+	}
+
+	next := first
+	off := uint(xas.offset)
+	max := off + uint(xas.sibs)
+	if n != nil && xas.sibs != 0 {
+		xas.squashMarks()
+	}
+	if e == Null {
+		xas.InitMarks()
+	}
+
+	count, values := 0, 0
+	for {
+		// The marks are already clear, so a marked walk that meets
+		// this Null does not stop early.
+		if n == nil {
+			xas.xa.head.Store(uint64(e))
+		} else {
+			n.setSlot(off, e)
+		}
+		if next.IsNode() && (n == nil || n.shift != 0) {
+			xas.freeNodes(handleOf(next))
+		}
+		if n == nil {
+			break
+		}
+		count += b2i(next == Null) - b2i(e == Null)
+		values += b2i(!first.IsValue()) - b2i(!value)
+		if e != Null {
+			if off == max {
+				break
+			}
+			if !e.IsSibling() {
+				e = mkSibling(uint(xas.offset))
+			}
+		} else if off == chunkMask {
+			break
+		}
+		off++
+		next = n.slot(off)
+		if !next.IsSibling() {
+			if e == Null && off > max {
+				break
+			}
+			first = next
+		}
+	}
+	xas.updateCounts(h, count, values)
+	return first
+}
+
+// GetOrder returns the order of the entry the State was loaded on
+// (xas_get_order): call it after Load, on a canonical slot.
+func (xas *State) GetOrder() int {
+	if xas.node == nodeHead || xas.notNode() {
+		return 0
+	}
+	n := &nodes[xas.node]
+	order := 0
+	for {
+		s := uint(xas.offset) + 1<<order
+		if s >= chunkSize || !n.slot(s).IsSibling() {
+			break
+		}
+		order++
+	}
+	return order + int(n.shift)
+}
+
+// Pause prepares the State for the lock or the read-side section to be
+// dropped during a forward walk (xas_pause): the next Find restarts from
+// the head at the index after the current entry, or stays at the end if
+// that index wraps to 0.
+func (xas *State) Pause() {
+	h := xas.node
+	if xas.Invalid() {
+		return
+	}
+	xas.node = nodeRestart
+	if h != nodeHead {
+		n := &nodes[h]
+		off := uint(xas.offset)
+		for off++; off < chunkSize; off++ {
+			if !n.slot(off).IsSibling() {
+				break
+			}
+		}
+		xas.index &= ^uint64(0) << n.shift
+		xas.index += uint64(off-uint(xas.offset)) << n.shift
+		if xas.index == 0 {
+			xas.node = nodeBounds
+		}
+	} else {
+		xas.index++
+	}
+}

@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package xarray
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/xabench/xabench/rcu"
+)
+
+// XArray is struct xarray: a sparse array of Entry indexed by uint64,
+// a radix tree of 64-slot nodes whose readers take no lock.
+//
+// Writers serialise on the array's lock; the normal API takes it for
+// them, and the Locked forms expect it held. Readers (Load, Find,
+// GetMark, the iterators) hold only a read-side section of the array's
+// RCU domain. Nodes that leave the tree return to the node cache after a
+// grace period of that domain.
+type XArray struct {
+	mu      sync.Mutex
+	head    atomic.Uint64 // xa_head
+	flags   atomic.Uint32 // Flags, with the root marks in the high bits
+	id      uint32
+	variant Variant
+	rcu     *rcu.Domain
+	faults  *Faults
+	pending []uint32 // nodes unlinked under the lock, freed at Unlock
+}
+
+// Variant selects kernel behaviour that changed between versions, for
+// reproducing the bugs that the old behaviour allowed. The zero Variant
+// is the current, fixed kernel.
+type Variant uint32
+
+const (
+	// VariantSingleSiblingHop makes xas_descend follow a sibling once,
+	// as before cbc02854331e ("XArray: Do not return sibling entries
+	// from xa_load()", 6.1.53), so that a racing StoreRange can make a
+	// load return a sibling entry.
+	VariantSingleSiblingHop Variant = 1 << iota
+)
+
+// Option configures an XArray built by New.
+type Option func(*XArray)
+
+// WithRCU makes the array's readers and node freeing use d instead of
+// rcu.Default.
+func WithRCU(d *rcu.Domain) Option { return func(xa *XArray) { xa.rcu = d } }
+
+// WithVariant selects old kernel behaviour (see Variant).
+func WithVariant(v Variant) Option { return func(xa *XArray) { xa.variant |= v } }
+
+// WithFaults makes node allocation for this array fail as f says.
+func WithFaults(f *Faults) Option { return func(xa *XArray) { xa.faults = f } }
+
+var arrayIDs atomic.Uint32
+
+// New returns an empty XArray with the given flags (xa_init_flags).
+func New(flags Flags, opts ...Option) *XArray {
+	if flags&^flagsUser != 0 {
+		panic(fmt.Sprintf("xarray: New: unknown flags %#x", uint32(flags&^flagsUser)))
+	}
+	xa := &XArray{id: arrayIDs.Add(1), rcu: rcu.Default}
+	xa.flags.Store(uint32(flags))
+	for _, o := range opts {
+		o(xa)
+	}
+	return xa
+}
+
+// Lock takes the array's lock (xa_lock).
+func (xa *XArray) Lock() { xa.mu.Lock() }
+
+// Unlock releases the array's lock (xa_unlock). Nodes unlinked while it
+// was held are handed to RCU now: no reader can find them any more, so
+// the grace period that follows covers every reader that might hold one.
+func (xa *XArray) Unlock() {
+	batch := xa.pending
+	xa.pending = nil
+	xa.mu.Unlock()
+	if len(batch) > 0 {
+		xa.rcu.Call(func() {
+			for _, h := range batch {
+				cache.release(h)
+			}
+			cache.waiting.Add(-int64(len(batch)))
+		})
+	}
+}
+
+// freeNode is xa_node_free: the node has been, or is about to be,
+// unlinked under the lock; free it after a grace period.
+func (xa *XArray) freeNode(h uint32) {
+	nodes[h].array = arrayRCUFree
+	cache.waiting.Add(1)
+	xa.pending = append(xa.pending, h)
+}
+
+// allocNode takes a node from the cache unless a fault is injected.
+func (xa *XArray) allocNode(locked bool) uint32 {
+	if xa.faults != nil && xa.faults.fail(locked) {
+		return 0
+	}
+	return cache.alloc()
+}
+
+func (xa *XArray) headEntry() Entry   { return Entry(xa.head.Load()) }
+func (xa *XArray) trackFree() bool    { return Flags(xa.flags.Load())&FlagTrackFree != 0 }
+func (xa *XArray) zeroBusy() bool     { return Flags(xa.flags.Load())&FlagZeroBusy != 0 }
+func (xa *XArray) marked(m Mark) bool { return Flags(xa.flags.Load())&markFlag(m) != 0 }
+func (xa *XArray) markSet(m Mark)     { xa.flags.Or(uint32(markFlag(m))) }
+func (xa *XArray) markClear(m Mark)   { xa.flags.And(^uint32(markFlag(m))) }
+
+// Head returns the head entry: Null, the entry at index 0, or the top
+// node (xa_head).
+func (xa *XArray) Head() Entry { return xa.headEntry() }
+
+// HeadNode returns the top node, not Valid if the head is not a node.
+func (xa *XArray) HeadNode() Node {
+	if e := xa.headEntry(); e.IsNode() {
+		return Node{handleOf(e)}
+	}
+	return Node{}
+}
+
+// Flags returns the array's flags, root marks included.
+func (xa *XArray) Flags() Flags { return Flags(xa.flags.Load()) }
+
+// Domain returns the RCU domain the array's readers use.
+func (xa *XArray) Domain() *rcu.Domain { return xa.rcu }
+
+// Empty reports whether the array holds nothing, reserved entries
+// included (xa_empty).
+func (xa *XArray) Empty() bool { return xa.head.Load() == 0 }
+
+// MarkedAny reports whether any entry has mark m (xa_marked).
+func (xa *XArray) MarkedAny(m Mark) bool {
+	checkMark(m)
+	return xa.marked(m)
+}
+
+// Load returns the entry at index, or Null (xa_load). It takes no lock:
+// one read-side section, and a walk of at most eleven dependent loads.
+func (xa *XArray) Load(index uint64) Entry {
+	t := xa.rcu.ReadLock()
+	e := xa.load(index)
+	xa.rcu.ReadUnlock(t)
+	return e
+}
+
+// load is xa_load's walk inside a read-side section: xas_load with its
+// retry loop, written out so that the hot path keeps its state in
+// registers. It must agree with State.Load and State.descend. A child's
+// shift is its parent's less six, so the walk computes it instead of
+// reading it from the child: each level then touches one cache line of
+// its node, the slot.
+func (xa *XArray) load(index uint64) Entry {
+retry:
+	e := Entry(xa.head.Load())
+	if !e.IsNode() {
+		if index != 0 {
+			return Null
+		}
+		return zeroToNull(e)
+	}
+	n := toNode(e)
+	shift := uint(n.shift)
+	if index>>shift > chunkMask {
+		return Null
+	}
+	for {
+		e = n.slot(uint(index>>shift) & chunkMask)
+		if e.IsSibling() {
+			e = xa.resolveSibling(n, shift, e)
+		}
+		if shift == 0 || !e.IsNode() {
+			break
+		}
+		n = toNode(e)
+		shift -= chunkShift
+	}
+	if e == RetryEntry {
+		goto retry
+	}
+	return zeroToNull(e)
+}
+
+// resolveSibling is the sibling loop of xas_descend, out of line.
+func (xa *XArray) resolveSibling(n *node, shift uint, e Entry) Entry {
+	for e.IsSibling() {
+		e = n.slot(e.siblingOffset())
+		if shift != 0 && e.IsNode() {
+			e = RetryEntry
+		}
+		if xa.variant&VariantSingleSiblingHop != 0 {
+			break
+		}
+	}
+	return e
+}
+
+func checkStore(e Entry) error {
+	if e.IsInternal() && e != ZeroEntry {
+		return ErrInvalid
+	}
+	return nil
+}
+
+// Store puts e at index and returns the entry that was there (xa_store).
+// Storing into a multi-index entry changes it at every index it covers.
+// Marks are kept unless e is Null, which erases (on arrays that track
+// free indices the index stays allocated, as ZeroEntry). Internal
+// entries other than ZeroEntry are refused with ErrInvalid.
+func (xa *XArray) Store(index uint64, e Entry) (Entry, error) {
+	xa.Lock()
+	old, err := xa.StoreLocked(index, e)
+	xa.Unlock()
+	return old, err
+}
+
+// StoreLocked is Store for callers holding the lock (__xa_store). It may
+// drop and retake the lock to allocate.
+func (xa *XArray) StoreLocked(index uint64, e Entry) (Entry, error) {
+	if err := checkStore(e); err != nil {
+		return Null, err
+	}
+	if xa.trackFree() && e == Null {
+		e = ZeroEntry
+	}
+	xas := NewState(xa, index)
+	var curr Entry
+	for {
+		curr = xas.Store(e)
+		if xa.trackFree() {
+			xas.ClearMark(FreeMark)
+		}
+		if !xas.nomemLocked() {
+			break
+		}
+	}
+	if err := xas.Error(); err != nil {
+		return Null, err
+	}
+	return zeroToNull(curr), nil
+}
+
+// Erase removes the entry at index, the whole of a multi-index entry,
+// and returns it (xa_erase). On arrays that track free indices the index
+// becomes free again.
+func (xa *XArray) Erase(index uint64) Entry {
+	xa.Lock()
+	e := xa.EraseLocked(index)
+	xa.Unlock()
+	return e
+}
+
+// EraseLocked is Erase for callers holding the lock (__xa_erase).
+func (xa *XArray) EraseLocked(index uint64) Entry {
+	xas := NewState(xa, index)
+	return zeroToNull(xas.Store(Null))
+}
+
+// CmpXchg stores e at index if the entry there is old, and returns the
+// entry that was there (xa_cmpxchg): it succeeded if that equals old.
+// The comparison is with the raw entry, so a reserved index matches
+// ZeroEntry, not Null; the returned entry reads ZeroEntry as Null.
+func (xa *XArray) CmpXchg(index uint64, old, e Entry) (Entry, error) {
+	xa.Lock()
+	curr, err := xa.CmpXchgLocked(index, old, e)
+	xa.Unlock()
+	return curr, err
+}
+
+// CmpXchgLocked is CmpXchg for callers holding the lock (__xa_cmpxchg).
+func (xa *XArray) CmpXchgLocked(index uint64, old, e Entry) (Entry, error) {
+	curr, err := xa.cmpxchgRaw(index, old, e)
+	return zeroToNull(curr), err
+}
+
+// cmpxchgRaw is __xa_cmpxchg_raw.
+func (xa *XArray) cmpxchgRaw(index uint64, old, e Entry) (Entry, error) {
+	if err := checkStore(e); err != nil {
+		return Null, err
+	}
+	xas := NewState(xa, index)
+	var curr Entry
+	for {
+		curr = xas.Load()
+		if curr == old {
+			xas.Store(e)
+			if xa.trackFree() && e != Null && curr == Null {
+				xas.ClearMark(FreeMark)
+			}
+		}
+		if !xas.nomemLocked() {
+			break
+		}
+	}
+	if err := xas.Error(); err != nil {
+		return Null, err
+	}
+	return curr, nil
+}
+
+// Insert stores e at index only if nothing, not even a reservation, is
+// there (xa_insert); ErrBusy otherwise. Inserting Null reserves the index.
+func (xa *XArray) Insert(index uint64, e Entry) error {
+	xa.Lock()
+	err := xa.InsertLocked(index, e)
+	xa.Unlock()
+	return err
+}
+
+// InsertLocked is Insert for callers holding the lock (__xa_insert).
+func (xa *XArray) InsertLocked(index uint64, e Entry) error {
+	if e == Null {
+		e = ZeroEntry
+	}
+	curr, err := xa.cmpxchgRaw(index, Null, e)
+	if err != nil {
+		return err
+	}
+	if curr != Null {
+		return ErrBusy
+	}
+	return nil
+}
+
+// Reserve makes index occupied without an entry, so that a later Store
+// there needs no allocation (xa_reserve). Load still returns Null there.
+// It does nothing if something is stored at index.
+func (xa *XArray) Reserve(index uint64) error {
+	_, err := xa.CmpXchg(index, Null, ZeroEntry)
+	return err
+}
+
+// Release undoes a Reserve that nothing has been stored over since
+// (xa_release).
+func (xa *XArray) Release(index uint64) {
+	xa.CmpXchg(index, ZeroEntry, Null)
+}
+
+// setRange is xas_set_range: the largest aligned entry that starts at
+// first and ends at or before last.
+func (xas *State) setRange(first, last uint64) {
+	shift := uint(0)
+	sibs := last - first
+	offset := uint64(chunkMask)
+
+	xas.Set(first)
+	for first&chunkMask == 0 {
+		if sibs < chunkMask {
+			break
+		}
+		if sibs == chunkMask && offset < chunkMask {
+			break
+		}
+		shift += chunkShift
+		if offset == chunkMask {
+			offset = sibs & chunkMask
+		}
+		sibs >>= chunkShift
+		first >>= chunkShift
+	}
+	offset = first & chunkMask
+	if offset+sibs > chunkMask {
+		sibs = chunkMask - offset
+	}
+	if (first+sibs+1)<<shift-1 > last {
+		sibs--
+	}
+	xas.shift = uint8(shift)
+	xas.sibs = uint8(sibs)
+}
+
+// StoreRange stores e at every index in [first, last], using as few
+// aligned multi-index entries as it can (xa_store_range); Null erases the
+// range. Every internal entry, and last < first, give ErrInvalid.
+func (xa *XArray) StoreRange(first, last uint64, e Entry) error {
+	if e.IsInternal() || last < first {
+		return ErrInvalid
+	}
+	xas := NewState(xa, 0)
+	for {
+		xas.Lock()
+		xa.storeRange(&xas, first, last, e)
+		xas.Unlock()
+		if !xas.Nomem() {
+			break
+		}
+	}
+	return xas.Error()
+}
+
+func (xa *XArray) storeRange(xas *State, first, last uint64, e Entry) {
+	if e != Null {
+		order := uint(64)
+		if last+1 != 0 {
+			order = uint(bits64TrailingZeros(last + 1))
+		}
+		xas.SetOrder(last, order)
+		xas.create(true)
+		if xas.Error() != nil {
+			return
+		}
+	}
+	for {
+		xas.setRange(first, last)
+		xas.Store(e)
+		if xas.Error() != nil {
+			return
+		}
+		first += xas.size()
+		if first > last || first == 0 {
+			return
+		}
+	}
+}
+
+// GetOrder returns the order of the entry covering index, or 0
+// (xa_get_order).
+func (xa *XArray) GetOrder(index uint64) int {
+	xas := NewState(xa, index)
+	order := 0
+	t := xa.rcu.ReadLock()
+	if e := xas.Load(); e != Null {
+		order = xas.GetOrder()
+	}
+	xa.rcu.ReadUnlock(t)
+	return order
+}
+
+// GetMark reports whether the entry at index has mark m (xa_get_mark).
+func (xa *XArray) GetMark(index uint64, m Mark) bool {
+	checkMark(m)
+	xas := NewState(xa, index)
+	t := xa.rcu.ReadLock()
+	defer xa.rcu.ReadUnlock(t)
+	e := xas.start()
+	for xas.GetMark(m) {
+		if !e.IsNode() {
+			return true
+		}
+		e = xas.descend(handleOf(e))
+	}
+	return false
+}
+
+// SetMark sets m on the entry at index; nothing happens at a Null index
+// (xa_set_mark).
+func (xa *XArray) SetMark(index uint64, m Mark) {
+	xa.Lock()
+	xa.SetMarkLocked(index, m)
+	xa.Unlock()
+}
+
+// SetMarkLocked is SetMark for callers holding the lock (__xa_set_mark).
+func (xa *XArray) SetMarkLocked(index uint64, m Mark) {
+	checkMark(m)
+	xas := NewState(xa, index)
+	if xas.Load() != Null {
+		xas.SetMark(m)
+	}
+}
+
+// ClearMark clears m on the entry at index (xa_clear_mark).
+func (xa *XArray) ClearMark(index uint64, m Mark) {
+	xa.Lock()
+	xa.ClearMarkLocked(index, m)
+	xa.Unlock()
+}
+
+// ClearMarkLocked is ClearMark for callers holding the lock
+// (__xa_clear_mark).
+func (xa *XArray) ClearMarkLocked(index uint64, m Mark) {
+	checkMark(m)
+	xas := NewState(xa, index)
+	if xas.Load() != Null {
+		xas.ClearMark(m)
+	}
+}
+
+// DeleteNodeLocked removes node n, which must belong to xa, by storing
+// Null over the range it covers (xa_delete_node); the workingset code
+// uses it to drop nodes full of shadow entries. Lock held.
+func (xa *XArray) DeleteNodeLocked(n Node, update func(Node)) {
+	nd := &nodes[n.h]
+	if nd.array != xa.id {
+		panic(fmt.Sprintf("xarray: DeleteNodeLocked: %v does not belong to this array", n))
+	}
+	xas := State{
+		xa:     xa,
+		index:  uint64(nd.offset) << (nd.shift + chunkShift),
+		shift:  nd.shift + chunkShift,
+		offset: nd.offset,
+		node:   nd.parentNode(),
+		update: update,
+	}
+	xas.Store(Null)
+}
+
+// Destroy removes every entry and frees every node (xa_destroy). It
+// does not free what the entries name.
+func (xa *XArray) Destroy() {
+	xas := NewState(xa, 0)
+	xas.node = nodeHead
+	xa.Lock()
+	e := xa.headEntry()
+	xa.head.Store(0)
+	xas.InitMarks()
+	if xa.zeroBusy() {
+		xa.markClear(FreeMark)
+	}
+	if e.IsNode() {
+		xas.freeNodes(handleOf(e))
+	}
+	xa.Unlock()
+}
