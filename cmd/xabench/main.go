@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+// Command xabench runs xabench's benchmark suites and prints their results.
+//
+// Usage:
+//
+//	xabench [command] [flags]
+//
+// With no arguments it runs the default suite, as "xabench bench" does.
+// "xabench help" lists the commands; "xabench help command" describes one.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// A command is one subcommand of xabench. Adding a capability means adding
+// one entry to commands and one function that parses its own FlagSet.
+type command struct {
+	name    string
+	summary string
+	// run parses args (everything after the command name) with its own
+	// FlagSet and returns the exit status: 0, 1 for a failure, 2 for a
+	// usage error.
+	run func(args []string, stdout, stderr io.Writer) int
+	// flags returns the command's FlagSet writing to w, for help; nil if
+	// the command has no flags.
+	flags func(w io.Writer) *flag.FlagSet
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"bench", "run a benchmark suite and print a table (the default)", benchMain, benchFlags},
+		{"help", "describe xabench or one of its commands", helpMain, nil},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is main with its inputs and outputs made explicit, for tests.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return benchMain(nil, stdout, stderr)
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	}
+	if strings.HasPrefix(args[0], "-") {
+		// Flags without a command belong to the default command.
+		return benchMain(args, stdout, stderr)
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "xabench: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "xabench: benchmarks of a Go model of the Linux page-cache core (rcu, xarray, folios).\n\n")
+	fmt.Fprintf(w, "Usage:\n\n\txabench [command] [flags]\n\n")
+	fmt.Fprintf(w, "With no command, xabench runs the default benchmark suite (as \"xabench bench\").\n\n")
+	fmt.Fprintf(w, "Commands:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun \"xabench help <command>\" for a command's flags.\n")
+}
+
+func helpMain(args []string, stdout, stderr io.Writer) int {
+	switch len(args) {
+	case 0:
+		usage(stdout)
+		return 0
+	case 1:
+		for _, c := range commands {
+			if c.name == args[0] && c.flags != nil {
+				c.flags(stdout).Usage()
+				return 0
+			}
+		}
+		if args[0] == "help" {
+			usage(stdout)
+			return 0
+		}
+		fmt.Fprintf(stderr, "xabench help: unknown command %q\n\n", args[0])
+	default:
+		fmt.Fprintf(stderr, "xabench help: too many arguments\n\n")
+	}
+	usage(stderr)
+	return 2
+}
+
+// parseFlags parses args with fs, which writes to stderr, and returns the
+// exit status to stop with, or -1 to go on. Positional arguments are a
+// usage error.
+func parseFlags(fs *flag.FlagSet, args []string) int {
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "xabench %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return 2
+	}
+	return -1
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package rcu
+
+import "github.com/xabench/xabench/internal/cpu"
+
+// BreakGracePeriods makes every later grace period of d return at once,
+// without waiting for readers: a deliberately broken RCU that the torture
+// test must catch.
+func (d *Domain) BreakGracePeriods() { d.broken.Store(true) }
+
+// GracePeriods returns the number of grace periods d has completed.
+func (d *Domain) GracePeriods() uint64 { return d.gracePeriods() }
+
+// CallbackBatches returns the number of callback batches d has run.
+func (d *Domain) CallbackBatches() uint64 { return d.cbBatches.Load() }
+
+// Stripes returns the number of reader stripes of d.
+func (d *Domain) Stripes() int { return len(d.stripes) }
+
+// ReadLockStale begins a read-side section as a reader that loaded the
+// phase just before the last grace period flipped it, and was delayed
+// before incrementing its counter, would: on the counter of the inactive
+// phase. The race that makes such stragglers is a few instructions wide;
+// this makes it deterministic.
+func (d *Domain) ReadLockStale() Token {
+	idx := (d.phase.Load() & 1) ^ 1
+	s := uint32(cpu.ID()) & d.mask
+	d.stripes[s].c[idx].Add(1)
+	return Token{s<<2 | idx<<1 | 1}
+}
