@@ -58,13 +58,13 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 	}
 	n := &nodes[h]
 	where := func() string { return fmt.Sprintf("%v (indices from %#x)", Node{h}, base) }
-	if n.array != xa.id {
-		if n.array == arrayRCUFree {
+	if n.array.Load() != xa.id {
+		if n.array.Load() == arrayRCUFree {
 			return fmt.Errorf("xarray check: freed node in the tree: %s", where())
 		}
-		return fmt.Errorf("xarray check: node of another array (%d): %s", n.array, where())
+		return fmt.Errorf("xarray check: node of another array (%d): %s", n.array.Load(), where())
 	}
-	if n.shift%chunkShift != 0 || n.shift > 60 {
+	if n.shift()%chunkShift != 0 || n.shift() > 60 {
 		return fmt.Errorf("xarray check: bad shift: %s", where())
 	}
 	count, values := 0, 0
@@ -84,7 +84,7 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 			if canon == Null || canon.IsSibling() {
 				return fmt.Errorf("xarray check: slot %d: sibling of slot %d which holds %v: %s", i, c, canon, where())
 			}
-			if n.shift != 0 && canon.IsNode() {
+			if n.shift() != 0 && canon.IsNode() {
 				return fmt.Errorf("xarray check: slot %d: sibling of a node: %s", i, where())
 			}
 			for c2 := c + 1; c2 < i; c2++ {
@@ -99,20 +99,20 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 			return fmt.Errorf("xarray check: slot %d holds a retry entry in a live node: %s", i, where())
 		case e.IsValue():
 			values++
-		case e.IsNode() && n.shift != 0:
+		case e.IsNode() && n.shift() != 0:
 			c := handleOf(e)
 			cn := &nodes[c]
-			if cn.parentNode() != h || uint(cn.offset) != i || cn.shift+chunkShift != n.shift {
+			if cn.parentNode() != h || uint(cn.offset()) != i || cn.shift()+chunkShift != n.shift() {
 				return fmt.Errorf("xarray check: slot %d: child %v does not match its place: %s", i, Node{c}, where())
 			}
-			if err := xa.checkNode(c, base+uint64(i)<<n.shift); err != nil {
+			if err := xa.checkNode(c, base+uint64(i)<<n.shift()); err != nil {
 				return err
 			}
 		}
 	}
-	if count != int(n.count) || values != int(n.nrValues) {
+	if count != int(n.count()) || values != int(n.nrValues()) {
 		return fmt.Errorf("xarray check: count %d values %d, but the slots hold %d entries and %d values: %s",
-			n.count, n.nrValues, count, values, where())
+			n.count(), n.nrValues(), count, values, where())
 	}
 	for m := Mark0; m < maxMarks; m++ {
 		free := m == FreeMark && xa.trackFree()
@@ -120,7 +120,7 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 			e := n.slot(i)
 			bit := n.getMark(i, m)
 			switch {
-			case e.IsNode() && n.shift != 0:
+			case e.IsNode() && n.shift() != 0:
 				if any := nodes[handleOf(e)].anyMark(m); bit != any {
 					return fmt.Errorf("xarray check: slot %d: mark %d is %v but the child says %v: %s", i, m, bit, any, where())
 				}
@@ -141,7 +141,7 @@ func (xa *XArray) Dump(w io.Writer) {
 		uint32(Flags(xa.flags.Load())&flagsUser&^(7<<markShift)), xa.marked(Mark0), xa.marked(Mark1), xa.marked(Mark2))
 	shift := uint(0)
 	if head.IsNode() {
-		shift = uint(toNode(head).shift) + chunkShift
+		shift = uint(toNode(head).shift()) + chunkShift
 	}
 	dumpEntry(w, head, 0, shift, 0)
 }
@@ -165,7 +165,7 @@ func dumpEntry(w io.Writer, e Entry, index uint64, shift uint, depth int) {
 		fmt.Fprintf(w, "%s%s: %v\n", indent, span, Node{h})
 		n := &nodes[h]
 		for i := uint(0); i < chunkSize; i++ {
-			dumpEntry(w, n.slot(i), index+uint64(i)<<n.shift, uint(n.shift), depth+1)
+			dumpEntry(w, n.slot(i), index+uint64(i)<<n.shift(), uint(n.shift()), depth+1)
 		}
 		return
 	}
@@ -184,7 +184,7 @@ func (xa *XArray) Nodes() int {
 func countNodes(h uint32) int {
 	n := &nodes[h]
 	total := 1
-	if n.shift == 0 {
+	if n.shift() == 0 {
 		return total
 	}
 	for i := uint(0); i < chunkSize; i++ {

@@ -10,7 +10,7 @@ import (
 
 // moveIndex is xas_move_index: put the index on slot off of the node.
 func (xas *State) moveIndex(off uint) {
-	shift := nodes[xas.node].shift
+	shift := nodes[xas.node].shift()
 	xas.index &= ^uint64(chunkMask) << shift
 	xas.index += uint64(off) << shift
 }
@@ -23,7 +23,7 @@ func (xas *State) nextOffset() {
 
 // setOffset is xas_set_offset.
 func (xas *State) setOffset() {
-	xas.offset = uint8(xas.index>>nodes[xas.node].shift) & chunkMask
+	xas.offset = uint8(xas.index>>nodes[xas.node].shift()) & chunkMask
 }
 
 // Find returns the first present entry at an index no larger than max
@@ -46,8 +46,8 @@ func (xas *State) Find(max uint64) Entry {
 		if e != Null || xas.notNode() {
 			return e
 		}
-	} else if xas.offset != uint8(xas.index>>nodes[xas.node].shift)&chunkMask {
-		if nodes[xas.node].shift == 0 {
+	} else if xas.offset != uint8(xas.index>>nodes[xas.node].shift())&chunkMask {
+		if nodes[xas.node].shift() == 0 {
 			xas.offset = uint8((xas.index-1)&chunkMask) + 1
 		} else {
 			xas.setOffset()
@@ -59,7 +59,7 @@ func (xas *State) Find(max uint64) Entry {
 	for xas.node != nodeHead && xas.index <= max {
 		n := &nodes[xas.node]
 		if xas.offset == chunkSize {
-			xas.offset = n.offset + 1
+			xas.offset = n.offset() + 1
 			xas.node = n.parentNode()
 			continue
 		}
@@ -83,7 +83,7 @@ func (xas *State) Find(max uint64) Entry {
 // NextEntry is Find's fast path for walking a leaf (xas_next_entry).
 func (xas *State) NextEntry(max uint64) Entry {
 	h := xas.node
-	if xas.notNode() || nodes[h].shift != 0 || uint64(xas.offset) != xas.index&chunkMask {
+	if xas.notNode() || nodes[h].shift() != 0 || uint64(xas.offset) != xas.index&chunkMask {
 		return xas.Find(max)
 	}
 	n := &nodes[h]
@@ -153,13 +153,13 @@ func (xas *State) FindMarked(max uint64, m Mark) Entry {
 			goto out
 		}
 		xas.node = handleOf(e)
-		xas.offset = uint8(xas.index >> nodes[xas.node].shift)
+		xas.offset = uint8(xas.index >> nodes[xas.node].shift())
 	}
 
 	for xas.index <= max {
 		n := &nodes[xas.node]
 		if xas.offset == chunkSize {
-			xas.offset = n.offset + 1
+			xas.offset = n.offset() + 1
 			xas.node = n.parentNode()
 			if xas.node == nodeHead {
 				break
@@ -213,7 +213,7 @@ max:
 func (xas *State) NextMarked(max uint64, m Mark) Entry {
 	checkMark(m)
 	h := xas.node
-	if xas.notNode() || nodes[h].shift != 0 {
+	if xas.notNode() || nodes[h].shift() != 0 {
 		return xas.FindMarked(max, m)
 	}
 	off := xas.findChunk(true, m)
@@ -251,17 +251,17 @@ func (xas *State) FindConflict() Entry {
 			return curr
 		}
 	}
-	if nodes[xas.node].shift > xas.shift {
+	if nodes[xas.node].shift() > xas.shift {
 		return Null
 	}
 	for {
 		n := &nodes[xas.node]
-		if n.shift == xas.shift {
+		if n.shift() == xas.shift {
 			if xas.offset&xas.sibs == xas.sibs {
 				break
 			}
 		} else if xas.offset == chunkMask {
-			xas.offset = n.offset
+			xas.offset = n.offset()
 			xas.node = n.parentNode()
 			if xas.node == nodeHead {
 				break
@@ -292,7 +292,7 @@ func (xas *State) FindConflict() Entry {
 // with multi-index entries. The index wraps from the largest to 0.
 func (xas *State) Next() Entry {
 	h := xas.node
-	if xas.notNode() || nodes[h].shift != 0 || xas.offset == chunkMask {
+	if xas.notNode() || nodes[h].shift() != 0 || xas.offset == chunkMask {
 		return xas.nextSlow()
 	}
 	xas.index++
@@ -311,12 +311,12 @@ func (xas *State) nextSlow() Entry {
 	if xas.notNode() {
 		return xas.Load()
 	}
-	if xas.offset != uint8(xas.index>>nodes[xas.node].shift)&chunkMask {
+	if xas.offset != uint8(xas.index>>nodes[xas.node].shift())&chunkMask {
 		xas.offset++
 	}
 	for xas.offset == chunkSize {
 		n := &nodes[xas.node]
-		xas.offset = n.offset + 1
+		xas.offset = n.offset() + 1
 		xas.node = n.parentNode()
 		if xas.node == nodeHead {
 			return xas.setBounds()
@@ -336,7 +336,7 @@ func (xas *State) nextSlow() Entry {
 // with the same rules as Next.
 func (xas *State) Prev() Entry {
 	h := xas.node
-	if xas.notNode() || nodes[h].shift != 0 || xas.offset == 0 {
+	if xas.notNode() || nodes[h].shift() != 0 || xas.offset == 0 {
 		return xas.prevSlow()
 	}
 	xas.index--
@@ -355,12 +355,12 @@ func (xas *State) prevSlow() Entry {
 	if xas.notNode() {
 		return xas.Load()
 	}
-	if xas.offset != uint8(xas.index>>nodes[xas.node].shift)&chunkMask {
+	if xas.offset != uint8(xas.index>>nodes[xas.node].shift())&chunkMask {
 		xas.offset--
 	}
 	for xas.offset == 255 {
 		n := &nodes[xas.node]
-		xas.offset = n.offset - 1
+		xas.offset = n.offset() - 1
 		xas.node = n.parentNode()
 		if xas.node == nodeHead {
 			return xas.setBounds()
@@ -382,7 +382,7 @@ func (xas *State) sibling() bool {
 	if xas.node == nodeHead || xas.notNode() {
 		return false
 	}
-	shift := nodes[xas.node].shift
+	shift := nodes[xas.node].shift()
 	mask := uint64(chunkSize)<<shift - 1
 	return xas.index&mask > uint64(xas.offset)<<shift
 }

@@ -122,7 +122,7 @@ func (xas *State) SetMark(m Mark) {
 		if n.setMark(off, m) {
 			return
 		}
-		off = uint(n.offset)
+		off = uint(n.offset())
 		h = n.parentNode()
 	}
 	if !xas.xa.marked(m) {
@@ -147,7 +147,7 @@ func (xas *State) ClearMark(m Mark) {
 		if n.anyMark(m) {
 			return
 		}
-		off = uint(n.offset)
+		off = uint(n.offset())
 		h = n.parentNode()
 	}
 	if xas.xa.marked(m) {

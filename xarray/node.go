@@ -13,28 +13,42 @@ import (
 // costs one load: the entry is the handle shifted left by two, plus the
 // internal tag.
 //
-// Which fields a lockless reader may see, and how each is kept:
-//   - slots, marks and parent are read by readers and written with
-//     sync/atomic by the writer that holds the array's lock;
-//   - shift and offset are read by readers with plain loads; they are set
-//     while the node is unreachable (before the atomic store that
-//     publishes it) and never change while it is reachable;
-//   - count, nrValues and array are used by the writer alone.
+// Every field is a word that lockless readers may load, so every field
+// is accessed with sync/atomic: slots, marks and parent change while the
+// node is in the tree, under the array's lock; shift and offset are set
+// while the node is unreachable and stay fixed while it is reachable;
+// count and nr_values are the writer's own but share the header word.
+// The header packs shift, offset, count and nr_values, one byte each.
 //
 // A node that leaves the tree returns to the cache only after an RCU
-// grace period (rcuFree), zeroed as radix_tree_node_rcu_free does, so no
-// reader that could still hold its handle sees it reused.
+// grace period, zeroed as radix_tree_node_rcu_free does, so no reader
+// that could still hold its handle sees it reused.
 type node struct {
-	shift    uint8
-	offset   uint8
-	count    uint8
-	nrValues uint8
-	array    uint32 // id of the owning XArray; arrayRCUFree once freed
-	parent   atomic.Uint32
-	_        uint32
-	slots    [chunkSize]atomic.Uint64
-	marks    [maxMarks]atomic.Uint64
+	hdr    atomic.Uint32 // shift | offset<<8 | count<<16 | nrValues<<24
+	array  atomic.Uint32 // id of the owning XArray; arrayRCUFree once freed
+	parent atomic.Uint32
+	_      uint32
+	slots  [chunkSize]atomic.Uint64
+	marks  [maxMarks]atomic.Uint64
 }
+
+func (n *node) shift() uint8    { return uint8(n.hdr.Load()) }
+func (n *node) offset() uint8   { return uint8(n.hdr.Load() >> 8) }
+func (n *node) count() uint8    { return uint8(n.hdr.Load() >> 16) }
+func (n *node) nrValues() uint8 { return uint8(n.hdr.Load() >> 24) }
+
+// setHeaderByte replaces byte i of the header. Only the writer holding
+// the lock, or the owner of an unreachable node, changes the header, so
+// a load and a store suffice.
+func (n *node) setHeaderByte(i uint, v uint8) {
+	h := n.hdr.Load()
+	n.hdr.Store(h&^(0xff<<(8*i)) | uint32(v)<<(8*i))
+}
+
+func (n *node) setShift(v uint8)    { n.setHeaderByte(0, v) }
+func (n *node) setOffset(v uint8)   { n.setHeaderByte(1, v) }
+func (n *node) setCount(v uint8)    { n.setHeaderByte(2, v) }
+func (n *node) setNrValues(v uint8) { n.setHeaderByte(3, v) }
 
 const (
 	// firstHandle is the lowest node handle: a node entry must exceed
@@ -99,7 +113,16 @@ func (c *nodeCache) alloc() uint32 {
 // release zeroes a node that no reader can reach and returns it
 // (radix_tree_node_rcu_free).
 func (c *nodeCache) release(h uint32) {
-	nodes[h] = node{}
+	n := &nodes[h]
+	n.hdr.Store(0)
+	n.array.Store(0)
+	n.parent.Store(0)
+	for i := range n.slots {
+		n.slots[i].Store(0)
+	}
+	for i := range n.marks {
+		n.marks[i].Store(0)
+	}
 	c.mu.Lock()
 	c.free = append(c.free, h)
 	c.mu.Unlock()
@@ -144,16 +167,16 @@ func (n Node) Valid() bool { return n.h >= firstHandle && n.h < maxNodes }
 func (n Node) Handle() uint32 { return n.h }
 
 // Count returns the number of non-Null slots.
-func (n Node) Count() int { return int(nodes[n.h].count) }
+func (n Node) Count() int { return int(nodes[n.h].count()) }
 
 // NrValues returns the number of value entries and siblings of values.
-func (n Node) NrValues() int { return int(nodes[n.h].nrValues) }
+func (n Node) NrValues() int { return int(nodes[n.h].nrValues()) }
 
 // Shift returns the number of index bits below this node's level.
-func (n Node) Shift() uint { return uint(nodes[n.h].shift) }
+func (n Node) Shift() uint { return uint(nodes[n.h].shift()) }
 
 // Offset returns the node's slot in its parent.
-func (n Node) Offset() uint { return uint(nodes[n.h].offset) }
+func (n Node) Offset() uint { return uint(nodes[n.h].offset()) }
 
 // Slot returns the entry in slot i (xa_entry_locked).
 func (n Node) Slot(i int) Entry { return nodes[n.h].slot(uint(i)) }
@@ -167,12 +190,12 @@ func (n Node) Marked(i int, m Mark) bool { return nodes[n.h].getMark(uint(i), m)
 // Freed reports whether the node has left its tree and waits for, or
 // has passed, its grace period.
 func (n Node) Freed() bool {
-	a := nodes[n.h].array
+	a := nodes[n.h].array.Load()
 	return a == arrayRCUFree || a == 0
 }
 
 // BelongsTo reports whether the node is part of xa (node->array == xa).
-func (n Node) BelongsTo(xa *XArray) bool { return nodes[n.h].array == xa.id }
+func (n Node) BelongsTo(xa *XArray) bool { return nodes[n.h].array.Load() == xa.id }
 
 func (n Node) String() string {
 	if !n.Valid() {
@@ -180,6 +203,6 @@ func (n Node) String() string {
 	}
 	nd := &nodes[n.h]
 	return fmt.Sprintf("node %d shift %d offset %d parent %d count %d values %d marks %#x %#x %#x",
-		n.h, nd.shift, nd.offset, nd.parentNode(), nd.count, nd.nrValues,
+		n.h, nd.shift(), nd.offset(), nd.parentNode(), nd.count(), nd.nrValues(),
 		nd.marks[0].Load(), nd.marks[1].Load(), nd.marks[2].Load())
 }

@@ -11,7 +11,7 @@ package xarray
 // as entries of xas.sibs+1 slots each.
 func (xas *State) initNodeForSplit(h uint32, e Entry) {
 	n := &nodes[h]
-	n.array = xas.xa.id
+	n.array.Store(xas.xa.id)
 	mask := uint(xas.sibs)
 	var sibling Entry
 	for i := uint(0); i < chunkSize; i++ {
@@ -61,14 +61,14 @@ nomem:
 func (xas *State) splitChild(h, child uint32, off uint, e, curr Entry, marks uint) int {
 	n, c := &nodes[h], &nodes[child]
 	xas.alloc = c.parentNode()
-	c.shift = n.shift - chunkShift
-	c.offset = uint8(off)
-	c.count = chunkSize
-	c.nrValues = 0
+	c.setShift(n.shift() - chunkShift)
+	c.setOffset(uint8(off))
+	c.setCount(chunkSize)
+	c.setNrValues(0)
 	if e.IsValue() {
-		c.nrValues = chunkSize
+		c.setNrValues(chunkSize)
 	}
-	c.array = xas.xa.id
+	c.array.Store(xas.xa.id)
 	c.parent.Store(h)
 	n.setMarks(off, c, uint(xas.sibs), marks)
 	n.setSlot(off, nodeEntry(child))
@@ -112,7 +112,7 @@ func (xas *State) Split(e Entry, order uint) {
 	n := &nodes[h]
 	marks := n.getMarks(uint(xas.offset))
 	values := 0
-	if xas.shift < n.shift {
+	if xas.shift < n.shift() {
 		for off := uint(xas.offset) + sibs; ; off-- {
 			child := xas.alloc
 			if child == 0 {
@@ -126,7 +126,7 @@ func (xas *State) Split(e Entry, order uint) {
 	} else {
 		values = xas.splitInPlace(h, uint(xas.offset)+sibs, e, curr, marks)
 	}
-	n.nrValues = uint8(int(n.nrValues) + values)
+	n.setNrValues(uint8(int(n.nrValues()) + values))
 	xas.updateNode(h)
 }
 
@@ -158,7 +158,7 @@ func (xas *State) TrySplit(e Entry, order uint) {
 	marks := n.getMarks(uint(xas.offset))
 	off := uint(xas.offset) + sibs
 	values := 0
-	if xas.shift < n.shift {
+	if xas.shift < n.shift() {
 		expectedSibs := uint(1)<<((order-1)%chunkShift) - 1
 		if sibs != 0 || uint(xas.sibs) != expectedSibs {
 			xas.Destroy()
@@ -180,6 +180,6 @@ func (xas *State) TrySplit(e Entry, order uint) {
 	} else {
 		values = xas.splitInPlace(h, off, e, curr, marks)
 	}
-	n.nrValues = uint8(int(n.nrValues) + values)
+	n.setNrValues(uint8(int(n.nrValues()) + values))
 	xas.updateNode(h)
 }

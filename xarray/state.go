@@ -169,7 +169,7 @@ func (xas *State) SetOrder(index uint64, order uint) {
 func (xas *State) Advance(index uint64) {
 	var shift uint8
 	if xas.IsNode() {
-		shift = nodes[xas.node].shift
+		shift = nodes[xas.node].shift()
 	}
 	xas.index = index
 	xas.offset = uint8(index>>shift) & chunkMask
@@ -226,7 +226,7 @@ func maxIndex(head Entry) uint64 {
 	if !head.IsNode() {
 		return 0
 	}
-	return chunkSize<<toNode(head).shift - 1
+	return chunkSize<<toNode(head).shift() - 1
 }
 
 // xasUpdate is xas_update: the node callback.
@@ -249,7 +249,7 @@ func (xas *State) start() Entry {
 		if xas.index != 0 {
 			return xas.setBounds()
 		}
-	} else if xas.index>>toNode(e).shift > chunkMask {
+	} else if xas.index>>toNode(e).shift() > chunkMask {
 		return xas.setBounds()
 	}
 	xas.node = nodeHead
@@ -261,13 +261,13 @@ func (xas *State) start() Entry {
 // to a node above the leaves means a concurrent split: RetryEntry.
 func (xas *State) descend(h uint32) Entry {
 	n := &nodes[h]
-	off := uint(xas.index>>n.shift) & chunkMask
+	off := uint(xas.index>>n.shift()) & chunkMask
 	e := n.slot(off)
 	xas.node = h
 	for e.IsSibling() {
 		off = e.siblingOffset()
 		e = n.slot(off)
-		if n.shift != 0 && e.IsNode() {
+		if n.shift() != 0 && e.IsNode() {
 			e = RetryEntry
 		}
 		if xas.xa.variant&VariantSingleSiblingHop != 0 {
@@ -286,11 +286,11 @@ func (xas *State) Load() Entry {
 	for e.IsNode() {
 		h := handleOf(e)
 		n := &nodes[h]
-		if xas.shift > n.shift {
+		if xas.shift > n.shift() {
 			break
 		}
 		e = xas.descend(h)
-		if n.shift == 0 {
+		if n.shift() == 0 {
 			break
 		}
 	}
@@ -304,7 +304,7 @@ func (xas *State) Reload() Entry {
 		return xas.xa.headEntry()
 	}
 	n := &nodes[xas.node]
-	off := uint(xas.index>>n.shift) & chunkMask
+	off := uint(xas.index>>n.shift()) & chunkMask
 	e := n.slot(off)
 	if !e.IsSibling() {
 		return e
@@ -386,19 +386,19 @@ func (xas *State) allocNode(shift uint) uint32 {
 	}
 	n := &nodes[h]
 	if parent != nodeHead {
-		n.offset = xas.offset
+		n.setOffset(xas.offset)
 		p := &nodes[parent]
-		p.count++
-		if p.count > chunkSize {
+		p.setCount(p.count() + 1)
+		if p.count() > chunkSize {
 			bug(parent, "count above 64 after allocating a child")
 		}
 		xas.updateNode(parent)
 	}
-	n.shift = uint8(shift)
-	n.count = 0
-	n.nrValues = 0
+	n.setShift(uint8(shift))
+	n.setCount(0)
+	n.setNrValues(0)
 	n.parent.Store(parent)
-	n.array = xas.xa.id
+	n.array.Store(xas.xa.id)
 	return h
 }
 
@@ -420,7 +420,7 @@ func (xas *State) expand(head Entry) int {
 		return int(shift + chunkShift)
 	} else if head.IsNode() {
 		h = handleOf(head)
-		shift = uint(nodes[h].shift) + chunkShift
+		shift = uint(nodes[h].shift()) + chunkShift
 	}
 	xas.node = nodeHead
 
@@ -430,9 +430,9 @@ func (xas *State) expand(head Entry) int {
 			return -1
 		}
 		n := &nodes[h]
-		n.count = 1
+		n.setCount(1)
 		if head.IsValue() {
-			n.nrValues = 1
+			n.setNrValues(1)
 		}
 		n.setSlot(0, head)
 		// Carry the root marks into slot 0 of the new top node.
@@ -450,8 +450,8 @@ func (xas *State) expand(head Entry) int {
 		// The node is complete: now link it above the old head.
 		if head.IsNode() {
 			old := toNode(head)
-			if old.offset != 0 { // a top node's offset is always 0
-				old.offset = 0
+			if old.offset() != 0 { // a top node's offset is always 0
+				old.setOffset(0)
 			}
 			old.parent.Store(h)
 		}
@@ -507,7 +507,7 @@ func (xas *State) create(allowRoot bool) Entry {
 		return Null
 	case xas.node != nodeHead:
 		n := &nodes[xas.node]
-		shift = int(n.shift)
+		shift = int(n.shift())
 		e = n.slot(uint(xas.offset))
 		slot = slotRef{xas.node, uint(xas.offset)}
 	default:
@@ -548,7 +548,7 @@ func (xas *State) CreateRange() {
 	sibs := xas.sibs
 
 	xas.index |= (uint64(sibs)+1)<<shift - 1
-	if xas.IsNode() && nodes[xas.node].shift == xas.shift {
+	if xas.IsNode() && nodes[xas.node].shift() == xas.shift {
 		xas.offset |= sibs
 	}
 	xas.shift = 0
@@ -570,19 +570,19 @@ func (xas *State) CreateRange() {
 		for {
 			h := xas.node
 			n := &nodes[h]
-			if n.shift >= shift {
+			if n.shift() >= shift {
 				break
 			}
 			xas.node = n.parentNode()
-			xas.offset = n.offset - 1
-			if n.offset != 0 {
+			xas.offset = n.offset() - 1
+			if n.offset() != 0 {
 				break
 			}
 		}
 	}
 	xas.index = index
 	if xas.node != nodeHead {
-		xas.offset = uint8(xas.index>>nodes[xas.node].shift) & chunkMask
+		xas.offset = uint8(xas.index>>nodes[xas.node].shift()) & chunkMask
 	}
 }
 
@@ -594,17 +594,17 @@ func (xas *State) shrink() {
 	h := xas.node
 	for {
 		n := &nodes[h]
-		if n.count > chunkSize {
+		if n.count() > chunkSize {
 			bug(h, "count above 64 in shrink")
 		}
-		if n.count != 1 {
+		if n.count() != 1 {
 			break
 		}
 		e := n.slot(0)
 		if e == Null {
 			break
 		}
-		if !e.IsNode() && n.shift != 0 {
+		if !e.IsNode() && n.shift() != 0 {
 			break
 		}
 		if xa.zeroBusy() {
@@ -616,8 +616,8 @@ func (xas *State) shrink() {
 		if xa.trackFree() && !n.getMark(0, FreeMark) {
 			xa.markClear(FreeMark)
 		}
-		n.count = 0
-		n.nrValues = 0
+		n.setCount(0)
+		n.setNrValues(0)
 		if !e.IsNode() {
 			n.setSlot(0, RetryEntry)
 		}
@@ -638,15 +638,15 @@ func (xas *State) deleteNode() {
 	h := xas.node
 	for {
 		n := &nodes[h]
-		if n.count > chunkSize {
+		if n.count() > chunkSize {
 			bug(h, "count above 64 in delete")
 		}
-		if n.count != 0 {
+		if n.count() != 0 {
 			break
 		}
 		parent := n.parentNode()
 		xas.node = parent
-		xas.offset = n.offset
+		xas.offset = n.offset()
 		xa.freeNode(h)
 		if parent == 0 {
 			xa.head.Store(0)
@@ -655,8 +655,8 @@ func (xas *State) deleteNode() {
 		}
 		p := &nodes[parent]
 		p.setSlot(uint(xas.offset), Null)
-		p.count--
-		if p.count > chunkSize {
+		p.setCount(p.count() - 1)
+		if p.count() > chunkSize {
 			bug(parent, "count below 0 in delete")
 		}
 		h = parent
@@ -676,7 +676,7 @@ func (xas *State) freeNodes(top uint32) {
 	for {
 		n := &nodes[h]
 		e := n.slot(off)
-		if n.shift != 0 && e.IsNode() {
+		if n.shift() != 0 && e.IsNode() {
 			h = handleOf(e)
 			off = 0
 			continue
@@ -688,9 +688,9 @@ func (xas *State) freeNodes(top uint32) {
 		for off == chunkSize {
 			n = &nodes[h]
 			parent := n.parentNode()
-			off = uint(n.offset) + 1
-			n.count = 0
-			n.nrValues = 0
+			off = uint(n.offset()) + 1
+			n.setCount(0)
+			n.setNrValues(0)
 			xas.updateNode(h)
 			xas.xa.freeNode(h)
 			if h == top {
@@ -707,13 +707,13 @@ func (xas *State) updateCounts(h uint32, count, values int) {
 		return
 	}
 	n := &nodes[h]
-	c := int(n.count) + count
-	v := int(n.nrValues) + values
+	c := int(n.count()) + count
+	v := int(n.nrValues()) + values
 	if c < 0 || c > chunkSize || v < 0 || v > chunkSize {
 		bug(h, "count %d or values %d out of range after a store", c, v)
 	}
-	n.count = uint8(c)
-	n.nrValues = uint8(v)
+	n.setCount(uint8(c))
+	n.setNrValues(uint8(v))
 	xas.updateNode(h)
 	if count < 0 {
 		xas.deleteNode()
@@ -747,7 +747,7 @@ func (xas *State) Store(e Entry) Entry {
 	var n *node
 	if h != nodeHead {
 		n = &nodes[h]
-		if xas.shift < n.shift {
+		if xas.shift < n.shift() {
 			xas.sibs = 0
 		}
 	}
@@ -761,7 +761,8 @@ func (xas *State) Store(e Entry) Entry {
 	if n != nil && xas.sibs != 0 {
 		xas.squashMarks()
 	}
-	if e == Null {
+	lateMarks := e == Null && xas.xa.variant&VariantMarksAfterNull != 0
+	if e == Null && !lateMarks {
 		xas.InitMarks()
 	}
 
@@ -774,7 +775,7 @@ func (xas *State) Store(e Entry) Entry {
 		} else {
 			n.setSlot(off, e)
 		}
-		if next.IsNode() && (n == nil || n.shift != 0) {
+		if next.IsNode() && (n == nil || n.shift() != 0) {
 			xas.freeNodes(handleOf(next))
 		}
 		if n == nil {
@@ -801,6 +802,10 @@ func (xas *State) Store(e Entry) Entry {
 			first = next
 		}
 	}
+	if lateMarks {
+		injectMarksAfterNull.Hit()
+		xas.InitMarks()
+	}
 	xas.updateCounts(h, count, values)
 	return first
 }
@@ -820,7 +825,7 @@ func (xas *State) GetOrder() int {
 		}
 		order++
 	}
-	return order + int(n.shift)
+	return order + int(n.shift())
 }
 
 // Pause prepares the State for the lock or the read-side section to be
@@ -841,8 +846,8 @@ func (xas *State) Pause() {
 				break
 			}
 		}
-		xas.index &= ^uint64(0) << n.shift
-		xas.index += uint64(off-uint(xas.offset)) << n.shift
+		xas.index &= ^uint64(0) << n.shift()
+		xas.index += uint64(off-uint(xas.offset)) << n.shift()
 		if xas.index == 0 {
 			xas.node = nodeBounds
 		}

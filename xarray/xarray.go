@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/xabench/xabench/internal/inject"
 	"github.com/xabench/xabench/rcu"
 )
 
@@ -40,7 +41,19 @@ const (
 	// from xa_load()", 6.1.53), so that a racing StoreRange can make a
 	// load return a sibling entry.
 	VariantSingleSiblingHop Variant = 1 << iota
+	// VariantNoGracePeriod is a protocol break, not a kernel version:
+	// nodes that leave the tree go back to the node cache at once, without
+	// waiting for an RCU grace period, so a lockless reader can walk a
+	// node that is being reused.
+	VariantNoGracePeriod
+	// VariantMarksAfterNull is a protocol break: storing Null writes the
+	// slot before clearing the entry's marks, so a reader can see a
+	// marked Null (the order that xas_store's comment forbids).
+	VariantMarksAfterNull
 )
+
+// injectMarksAfterNull widens VariantMarksAfterNull's window.
+var injectMarksAfterNull = inject.New("xarray.marks-after-null")
 
 // Option configures an XArray built by New.
 type Option func(*XArray)
@@ -80,7 +93,12 @@ func (xa *XArray) Unlock() {
 	batch := xa.pending
 	xa.pending = nil
 	xa.mu.Unlock()
-	if len(batch) > 0 {
+	if len(batch) > 0 && xa.variant&VariantNoGracePeriod != 0 {
+		for _, h := range batch {
+			cache.release(h)
+		}
+		cache.waiting.Add(-int64(len(batch)))
+	} else if len(batch) > 0 {
 		xa.rcu.Call(func() {
 			for _, h := range batch {
 				cache.release(h)
@@ -93,7 +111,7 @@ func (xa *XArray) Unlock() {
 // freeNode is xa_node_free: the node has been, or is about to be,
 // unlinked under the lock; free it after a grace period.
 func (xa *XArray) freeNode(h uint32) {
-	nodes[h].array = arrayRCUFree
+	nodes[h].array.Store(arrayRCUFree)
 	cache.waiting.Add(1)
 	xa.pending = append(xa.pending, h)
 }
@@ -166,7 +184,7 @@ retry:
 		return zeroToNull(e)
 	}
 	n := toNode(e)
-	shift := uint(n.shift)
+	shift := uint(n.shift())
 	if index>>shift > chunkMask {
 		return Null
 	}
@@ -487,14 +505,14 @@ func (xa *XArray) ClearMarkLocked(index uint64, m Mark) {
 // uses it to drop nodes full of shadow entries. Lock held.
 func (xa *XArray) DeleteNodeLocked(n Node, update func(Node)) {
 	nd := &nodes[n.h]
-	if nd.array != xa.id {
+	if nd.array.Load() != xa.id {
 		panic(fmt.Sprintf("xarray: DeleteNodeLocked: %v does not belong to this array", n))
 	}
 	xas := State{
 		xa:     xa,
-		index:  uint64(nd.offset) << (nd.shift + chunkShift),
-		shift:  nd.shift + chunkShift,
-		offset: nd.offset,
+		index:  uint64(nd.offset()) << (nd.shift() + chunkShift),
+		shift:  nd.shift() + chunkShift,
+		offset: nd.offset(),
 		node:   nd.parentNode(),
 		update: update,
 	}

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package folio
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+
+	"github.com/xabench/xabench/internal/cpu"
+)
+
+// ErrNoMemory is returned when the allocator has no block of the order
+// asked for, or when a failure is injected.
+var ErrNoMemory = errors.New("folio: out of memory (ENOMEM)")
+
+// zone is the buddy allocator (struct zone's free_area), guarded by mu.
+// free[o] holds the head pfns of free blocks of order o; the most
+// recently freed block is at the end and is handed out first.
+type zone struct {
+	mu        sync.Mutex
+	free      [orderMax + 1][]uint32
+	freeOrder []int8  // order of the free block headed by pfn, or -1
+	pos       []int32 // position of that head in free[order]
+	nrFree    int64   // free pages in the zone, pcp lists excluded
+}
+
+// pcpList is a per-CPU list of free order-0 pages (struct per_cpu_pages):
+// order-0 allocations and frees touch only the list of the caller's CPU,
+// under its own lock, and go to the zone in batches.
+type pcpList struct {
+	mu    sync.Mutex
+	pages []uint32
+	_     [64]byte
+}
+
+const (
+	pcpBatch = 63
+	pcpHigh  = 4 * pcpBatch
+)
+
+func (m *Memmap) initZone() {
+	z := &m.zone
+	n := len(m.pages)
+	z.freeOrder = make([]int8, n)
+	z.pos = make([]int32, n)
+	for i := range z.freeOrder {
+		z.freeOrder[i] = -1
+	}
+	for pfn := 1; pfn < n; {
+		o := 0
+		for o < orderMax && pfn&(1<<(o+1)-1) == 0 && pfn+1<<(o+1) <= n {
+			o++
+		}
+		for i := pfn; i < pfn+1<<o; i++ {
+			p := &m.pages[i]
+			p.mapcount.Store(-1)
+			p.flags.Store(bit(PGPoison))
+			p.mapping.Store(Poison)
+		}
+		z.add(uint32(pfn), o)
+		pfn += 1 << o
+	}
+	m.pcp = make([]pcpList, runtime.GOMAXPROCS(0))
+}
+
+func (z *zone) add(pfn uint32, o int) {
+	z.freeOrder[pfn] = int8(o)
+	z.pos[pfn] = int32(len(z.free[o]))
+	z.free[o] = append(z.free[o], pfn)
+	z.nrFree += 1 << o
+}
+
+func (z *zone) remove(pfn uint32) {
+	o := z.freeOrder[pfn]
+	list := z.free[o]
+	i := z.pos[pfn]
+	last := list[len(list)-1]
+	list[i] = last
+	z.pos[last] = i
+	z.free[o] = list[:len(list)-1]
+	z.freeOrder[pfn] = -1
+	z.nrFree -= 1 << o
+}
+
+// take is __rmqueue_smallest: the smallest free block of at least order
+// o, split down to o with the upper halves going back to the free lists
+// (expand). It returns 0 when there is none.
+func (z *zone) take(o int) uint32 {
+	for cur := o; cur <= orderMax; cur++ {
+		list := z.free[cur]
+		if len(list) == 0 {
+			continue
+		}
+		pfn := list[len(list)-1]
+		z.remove(pfn)
+		for cur > o {
+			cur--
+			z.add(pfn+1<<cur, cur)
+		}
+		return pfn
+	}
+	return 0
+}
+
+// put is __free_one_page: free a block and merge it with its buddy while
+// the buddy is free at the same order.
+func (z *zone) put(pfn uint32, o int) {
+	n := uint32(len(z.freeOrder))
+	for o < orderMax {
+		buddy := pfn ^ 1<<o
+		if buddy >= n || int(z.freeOrder[buddy]) != o {
+			break
+		}
+		z.remove(buddy)
+		pfn &= buddy
+		o++
+	}
+	z.add(pfn, o)
+}
+
+// FreePages returns the number of free pages, per-CPU lists included.
+func (m *Memmap) FreePages() int64 {
+	m.zone.mu.Lock()
+	n := m.zone.nrFree
+	m.zone.mu.Unlock()
+	for i := range m.pcp {
+		l := &m.pcp[i]
+		l.mu.Lock()
+		n += int64(len(l.pages))
+		l.mu.Unlock()
+	}
+	return n
+}
+
+// FreeBlocks returns the number of free blocks of each order in the
+// zone (/proc/buddyinfo), per-CPU lists excluded.
+func (m *Memmap) FreeBlocks() [orderMax + 1]int {
+	var out [orderMax + 1]int
+	m.zone.mu.Lock()
+	for o := range out {
+		out[o] = len(m.zone.free[o])
+	}
+	m.zone.mu.Unlock()
+	return out
+}
+
+// DrainPCP returns every page of the per-CPU lists to the zone, where
+// they merge with their buddies (drain_all_pages).
+func (m *Memmap) DrainPCP() {
+	for i := range m.pcp {
+		l := &m.pcp[i]
+		l.mu.Lock()
+		m.zone.mu.Lock()
+		for _, pfn := range l.pages {
+			m.zone.put(pfn, 0)
+		}
+		m.zone.mu.Unlock()
+		l.pages = l.pages[:0]
+		l.mu.Unlock()
+	}
+}
+
+// Faults makes allocations fail on request (fail_page_alloc).
+type Faults struct {
+	mu       sync.Mutex
+	failNext int
+	prob     float64
+	minOrder uint
+	rng      *rand.Rand
+	injected int64
+}
+
+// NewFaults returns a Faults that injects nothing until told to.
+func NewFaults(seed uint64) *Faults {
+	return &Faults{rng: rand.New(rand.NewPCG(seed, ^seed))}
+}
+
+// FailNext makes the next n allocations of at least the minimum order
+// fail.
+func (f *Faults) FailNext(n int) { f.mu.Lock(); f.failNext = n; f.mu.Unlock() }
+
+// SetProbability makes each allocation of at least the minimum order fail
+// with probability p.
+func (f *Faults) SetProbability(p float64) { f.mu.Lock(); f.prob = p; f.mu.Unlock() }
+
+// SetMinOrder makes only allocations of order o or more eligible.
+func (f *Faults) SetMinOrder(o uint) { f.mu.Lock(); f.minOrder = o; f.mu.Unlock() }
+
+// Injected returns the number of failures injected.
+func (f *Faults) Injected() int64 { f.mu.Lock(); defer f.mu.Unlock(); return f.injected }
+
+func (f *Faults) fail(order uint) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if order < f.minOrder {
+		return false
+	}
+	if f.failNext > 0 {
+		f.failNext--
+		f.injected++
+		return true
+	}
+	if f.prob > 0 && f.rng.Float64() < f.prob {
+		f.injected++
+		return true
+	}
+	return false
+}
+
+// SetFaults makes the memmap's allocations fail as f says; nil stops it.
+func (m *Memmap) SetFaults(f *Faults) { m.faults.Store(f) }
+
+// allocPages is __alloc_pages without the folio preparation: a block of
+// 1<<order free pages, or 0.
+func (m *Memmap) allocPages(order uint) uint32 {
+	if f := m.faults.Load(); f != nil && f.fail(order) {
+		return 0
+	}
+	if order == 0 {
+		return m.allocPCP()
+	}
+	m.zone.mu.Lock()
+	pfn := m.zone.take(int(order))
+	m.zone.mu.Unlock()
+	if pfn == 0 {
+		// Free pages may sit on the per-CPU lists, unmerged: drain them
+		// and try again (drain_all_pages in the slow path).
+		m.DrainPCP()
+		m.zone.mu.Lock()
+		pfn = m.zone.take(int(order))
+		m.zone.mu.Unlock()
+	}
+	return pfn
+}
+
+func (m *Memmap) allocPCP() uint32 {
+	l := &m.pcp[cpu.ID()%len(m.pcp)]
+	l.mu.Lock()
+	if len(l.pages) == 0 {
+		m.zone.mu.Lock()
+		for range pcpBatch {
+			pfn := m.zone.take(0)
+			if pfn == 0 {
+				break
+			}
+			l.pages = append(l.pages, pfn)
+		}
+		m.zone.mu.Unlock()
+		if len(l.pages) == 0 {
+			l.mu.Unlock()
+			return m.stealPCP()
+		}
+	}
+	pfn := l.pages[len(l.pages)-1]
+	l.pages = l.pages[:len(l.pages)-1]
+	l.mu.Unlock()
+	return pfn
+}
+
+// stealPCP takes a page from another CPU's list when the zone is empty.
+func (m *Memmap) stealPCP() uint32 {
+	for i := range m.pcp {
+		l := &m.pcp[i]
+		l.mu.Lock()
+		if n := len(l.pages); n > 0 {
+			pfn := l.pages[n-1]
+			l.pages = l.pages[:n-1]
+			l.mu.Unlock()
+			return pfn
+		}
+		l.mu.Unlock()
+	}
+	return 0
+}
+
+func (m *Memmap) freePCP(pfn uint32) {
+	l := &m.pcp[cpu.ID()%len(m.pcp)]
+	l.mu.Lock()
+	l.pages = append(l.pages, pfn)
+	if len(l.pages) > pcpHigh {
+		// free_pcppages_bulk: the oldest pages go back to the zone.
+		m.zone.mu.Lock()
+		for _, p := range l.pages[:pcpBatch] {
+			m.zone.put(p, 0)
+		}
+		m.zone.mu.Unlock()
+		l.pages = append(l.pages[:0], l.pages[pcpBatch:]...)
+	}
+	l.mu.Unlock()
+}
+
+// Alloc allocates a folio of 1<<order pages with one reference
+// (folio_alloc). Its mapping, index and flags are clear.
+func (m *Memmap) Alloc(order uint) (Folio, error) {
+	if order > orderMax {
+		return Folio{}, fmt.Errorf("folio: Alloc(order %d): the largest order is %d", order, orderMax)
+	}
+	pfn := m.allocPages(order)
+	if pfn == 0 {
+		return Folio{}, ErrNoMemory
+	}
+	m.prepNewPages(pfn, order)
+	return Folio{m, pfn}, nil
+}
+
+// prepNewPages is check_new_page + prep_new_page + prep_compound_page:
+// check that the pages are really free, reset them, make the block a
+// folio and give it its first reference last.
+func (m *Memmap) prepNewPages(pfn uint32, order uint) {
+	for i := pfn; i < pfn+1<<order; i++ {
+		p := &m.pages[i]
+		if p.refcount.Load() != 0 || p.mapcount.Load() != -1 {
+			m.badPage(i, "check_new_page: allocated page in use")
+		}
+		p.flags.Store(0)
+		p.mapping.Store(0)
+		p.index.Store(0)
+		p.private.Store(0)
+		if i == pfn {
+			p.compound.Store(uint32(order))
+		} else {
+			p.compound.Store(pfn | tailBit)
+		}
+	}
+	if order > 0 {
+		m.pages[pfn].flags.Store(bit(PGHead))
+	}
+	m.pages[pfn].refcount.Store(1)
+}
+
+// freePagesPrepare is free_pages_prepare: dissolve the folio, check each
+// page as the kernel does at free, and poison it. A bad page is reported
+// and the block is not freed, as the kernel keeps bad pages out of the
+// allocator.
+func (m *Memmap) freePagesPrepare(pfn uint32, order uint) bool {
+	ok := true
+	for i := pfn; i < pfn+1<<order; i++ {
+		p := &m.pages[i]
+		if i != pfn && p.compound.Load() != pfn|tailBit {
+			m.badPage(i, "corrupted mapping in compound page")
+			ok = false
+		}
+		if reason := badFreeReason(p); reason != "" {
+			m.badPage(i, reason)
+			ok = false
+		}
+	}
+	if !ok {
+		return false
+	}
+	for i := pfn; i < pfn+1<<order; i++ {
+		p := &m.pages[i]
+		p.compound.Store(0)
+		p.mapping.Store(Poison)
+		p.index.Store(Poison)
+		p.private.Store(Poison)
+		p.flags.Store(bit(PGPoison))
+	}
+	return true
+}
+
+// badFreeReason is free_page_is_bad_report's list of reasons.
+func badFreeReason(p *page) string {
+	switch {
+	case p.mapcount.Load() != -1:
+		return "nonzero mapcount"
+	case p.mapping.Load() != 0:
+		return "non-NULL mapping"
+	case p.refcount.Load() != 0:
+		return "nonzero _refcount"
+	case p.flags.Load()&checkAtFree != 0:
+		return "PAGE_FLAGS_CHECK_AT_FREE flag(s) set"
+	}
+	return ""
+}
+
+// freePages is __free_pages_ok / free_unref_page: free a block whose
+// refcount has reached zero.
+func (m *Memmap) freePages(pfn uint32, order uint) {
+	if !m.freePagesPrepare(pfn, order) {
+		return
+	}
+	if order == 0 {
+		m.freePCP(pfn)
+		return
+	}
+	m.zone.mu.Lock()
+	m.zone.put(pfn, int(order))
+	m.zone.mu.Unlock()
+}

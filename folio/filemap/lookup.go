@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package filemap
+
+import (
+	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/xarray"
+)
+
+// GetEntry returns the entry at index with a reference if it is a folio
+// (filemap_get_entry): Null, a shadow value entry, or a folio's pointer
+// entry. The lookup is speculative: it takes a reference only if the
+// count is not zero, then checks that the slot still names the folio.
+func (as *AddressSpace) GetEntry(index uint64) xarray.Entry {
+	d := as.pages.Domain()
+	xas := xarray.NewState(as.pages, index)
+	t := d.ReadLock()
+	var e xarray.Entry
+	for {
+		xas.Reset()
+		e = xas.Load()
+		if xas.Retry(e) {
+			continue
+		}
+		if e == xarray.Null || e.IsValue() {
+			break
+		}
+		f := as.m.FromEntry(e)
+		injectLookup.Hit()
+		if !f.TryGet() {
+			continue
+		}
+		if as.variant&VariantNoReloadCheck == 0 && e != xas.Reload() {
+			f.Put()
+			continue
+		}
+		break
+	}
+	d.ReadUnlock(t)
+	return e
+}
+
+// GetFolio returns the folio at index with a reference, locked if lock is
+// set, or a nil Folio (filemap_get_folio with FGP_LOCK as asked). A
+// locked folio is checked to still belong to this file, and to contain
+// index.
+func (as *AddressSpace) GetFolio(index uint64, lock bool) folio.Folio {
+	for {
+		e := as.GetEntry(index)
+		if !e.IsPointer() {
+			return folio.Folio{}
+		}
+		f := as.m.FromEntry(e)
+		if lock {
+			f.Lock()
+			// Truncated while we slept for the lock?
+			if f.Mapping() != as.id {
+				f.Unlock()
+				f.Put()
+				continue
+			}
+			f.BugOn(!f.Contains(index), "page cache lookup of index %#x returned a folio that does not contain it", index)
+		}
+		return f
+	}
+}
+
+// GetReadBatch fills batch with up to cap(batch) folios covering indices
+// from index to max, each with a reference (filemap_get_read_batch). It
+// stops at a hole, a shadow entry, or a folio that is not uptodate, and
+// returns the batch.
+func (as *AddressSpace) GetReadBatch(index, max uint64, batch []folio.Folio) []folio.Folio {
+	batch = batch[:0]
+	d := as.pages.Domain()
+	xas := xarray.NewState(as.pages, index)
+	t := d.ReadLock()
+	for e := xas.Load(); e != xarray.Null; e = xas.Next() {
+		if xas.Retry(e) {
+			continue
+		}
+		if xas.Index() > max || e.IsValue() || e.IsSibling() {
+			break
+		}
+		f := as.m.FromEntry(e)
+		injectLookup.Hit()
+		if !f.TryGet() {
+			xas.Reset()
+			continue
+		}
+		if as.variant&VariantNoReloadCheck == 0 && e != xas.Reload() {
+			f.Put()
+			xas.Reset()
+			continue
+		}
+		batch = append(batch, f)
+		if len(batch) == cap(batch) || !f.Test(folio.PGUptodate) {
+			break
+		}
+		xas.Advance(f.Index() + f.NrPages() - 1)
+	}
+	d.ReadUnlock(t)
+	return batch
+}

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package filemap
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/internal/inject"
+	"github.com/xabench/xabench/xarray"
+)
+
+// The errors of the page-cache paths.
+var (
+	ErrExists   = xarray.ErrExists   // EEXIST: a folio is already there
+	ErrBusy     = xarray.ErrBusy     // EBUSY: the folio is in use
+	ErrNoMemory = xarray.ErrNoMemory // ENOMEM
+)
+
+// Variant selects old kernel behaviour, or a deliberate break of the
+// page-cache protocol, for one step of a path. The zero Variant is the
+// fixed kernel. Each variant is checked where its step runs, off the
+// lookup fast path.
+type Variant uint32
+
+const (
+	// VariantAddFolio61 is __filemap_add_folio before the v6.10 fix
+	// (6758c1128ceb, with de60fd8ddeda and a4864671ca0b): the order of a
+	// larger entry is read without the lock, xas_split_alloc prefills
+	// nodes with an entry read by a second unlocked walk, and the nodes
+	// are used under the lock whatever is there by then (bugs.md B1).
+	VariantAddFolio61 Variant = 1 << iota
+	// VariantSplitCurrentFolio is folio_split before 577a1f495fd7: each
+	// xas_try_split step fills the slots with the current, already
+	// split-off folio instead of the frozen original (bugs.md B3).
+	VariantSplitCurrentFolio
+	// VariantNoReloadCheck is a protocol break: lookups skip the
+	// xas_reload check after folio_try_get.
+	VariantNoReloadCheck
+	// VariantSplitNoFreeze is a protocol break: the uniform split does
+	// not freeze the folio's reference count.
+	VariantSplitNoFreeze
+)
+
+// The race windows that stress runs can widen (see internal/inject).
+var (
+	injectLookup   = inject.New("filemap.lookup.before-try-get")
+	injectAdd61    = inject.New("filemap.add61.after-split-alloc")
+	injectAddLock  = inject.New("filemap.add.before-lock")
+	injectSplit    = inject.New("filemap.split.between-pieces")
+	injectReclaim  = inject.New("filemap.reclaim.before-remove")
+	injectTruncate = inject.New("filemap.truncate.before-delete")
+)
+
+// AddressSpace is struct address_space: one file's page cache.
+type AddressSpace struct {
+	m        *folio.Memmap
+	id       uint64 // the folio->mapping value of this file's folios
+	pages    *xarray.XArray
+	nrpages  atomic.Int64
+	size     atomic.Uint64 // file size in pages (i_size >> PAGE_SHIFT)
+	variant  Variant
+	maxOrder uint
+
+	// InvalidateLock is mapping->invalidate_lock: truncation and
+	// invalidation take it for writing, the read path that adds folios
+	// for reading.
+	InvalidateLock sync.RWMutex
+
+	evictions *atomic.Uint64 // workingset clock shared by the memmap's files
+}
+
+// Option configures an AddressSpace.
+type Option func(*AddressSpace)
+
+// WithVariant selects old kernel behaviour (see Variant).
+func WithVariant(v Variant) Option { return func(as *AddressSpace) { as.variant |= v } }
+
+// WithXArrayOptions passes options to the i_pages XArray (an RCU domain,
+// an XArray variant, fault injection).
+func WithXArrayOptions(opts ...xarray.Option) Option {
+	return func(as *AddressSpace) { as.pages = xarray.New(0, opts...) }
+}
+
+// WithMaxOrder caps the order of the folios the read path allocates
+// (MAX_PAGECACHE_ORDER; 9 by default, at most 10).
+func WithMaxOrder(o uint) Option { return func(as *AddressSpace) { as.maxOrder = min(o, 10) } }
+
+// registry finds the AddressSpace of a folio->mapping value, for reclaim.
+var registry sync.Map // uint64 -> *AddressSpace
+
+// New returns an empty page cache for a file of size pages in memmap m.
+func New(m *folio.Memmap, size uint64, opts ...Option) *AddressSpace {
+	as := &AddressSpace{m: m, id: folio.NewMappingID(), maxOrder: 9}
+	for _, o := range opts {
+		o(as)
+	}
+	if as.pages == nil {
+		as.pages = xarray.New(0)
+	}
+	as.size.Store(size)
+	as.evictions = m.EvictionClock()
+	registry.Store(as.id, as)
+	return as
+}
+
+// Lookup returns the AddressSpace a folio->mapping value names, or nil.
+func Lookup(mapping uint64) *AddressSpace {
+	if v, ok := registry.Load(mapping); ok {
+		return v.(*AddressSpace)
+	}
+	return nil
+}
+
+// Close truncates the whole file and forgets the AddressSpace.
+func (as *AddressSpace) Close() {
+	as.TruncateRange(0, ^uint64(0))
+	as.pages.Destroy()
+	registry.Delete(as.id)
+}
+
+// ID returns the folio->mapping value of this file's folios.
+func (as *AddressSpace) ID() uint64 { return as.id }
+
+// Pages returns the i_pages XArray.
+func (as *AddressSpace) Pages() *xarray.XArray { return as.pages }
+
+// Memmap returns the memmap the file's folios live in.
+func (as *AddressSpace) Memmap() *folio.Memmap { return as.m }
+
+// NrPages returns mapping->nrpages: the pages of the folios cached.
+func (as *AddressSpace) NrPages() int64 { return as.nrpages.Load() }
+
+// Size returns the file size in pages.
+func (as *AddressSpace) Size() uint64 { return as.size.Load() }
+
+// Check validates the page cache under its lock: the XArray's own
+// invariants; every slot names a live folio of this mapping that contains
+// the index, with at least one page-cache reference per page and no
+// poison; value entries are shadows; nrpages equals the pages of the
+// folios present. It returns the first problem found.
+func (as *AddressSpace) Check() error {
+	as.pages.Lock()
+	defer as.pages.Unlock()
+	if err := as.pages.Check(); err != nil {
+		return err
+	}
+	var pages int64
+	xas := xarray.NewState(as.pages, 0)
+	for e := xas.Find(^uint64(0)); e != xarray.Null; e = xas.NextEntry(^uint64(0)) {
+		if e.IsValue() {
+			continue
+		}
+		if !e.IsPointer() {
+			return fmt.Errorf("page cache %d: index %#x holds %v", as.id>>2, xas.Index(), e)
+		}
+		f := as.m.FromEntry(e)
+		idx := xas.Index()
+		switch {
+		case f.Poisoned():
+			return fmt.Errorf("page cache %d: index %#x names a freed folio\n%v", as.id>>2, idx, f)
+		case f.Mapping() != as.id:
+			return fmt.Errorf("page cache %d: index %#x names a folio of another mapping\n%v", as.id>>2, idx, f)
+		case !f.Contains(idx):
+			return fmt.Errorf("page cache %d: index %#x names a folio that does not contain it\n%v", as.id>>2, idx, f)
+		case int64(f.RefCount()) < int64(f.NrPages()) && f.RefCount() != 0:
+			return fmt.Errorf("page cache %d: index %#x: folio has fewer references than pages\n%v", as.id>>2, idx, f)
+		case xas.GetOrder() != int(f.Order()):
+			return fmt.Errorf("page cache %d: index %#x: entry of order %d for a folio of order %d\n%v",
+				as.id>>2, idx, xas.GetOrder(), f.Order(), f)
+		}
+		pages += int64(f.NrPages())
+	}
+	if n := as.nrpages.Load(); n != pages {
+		return fmt.Errorf("page cache %d: nrpages %d but the folios present hold %d pages", as.id>>2, n, pages)
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
