@@ -260,14 +260,21 @@ func (xas *State) start() Entry {
 // index, resolving siblings to their canonical slot. A sibling that leads
 // to a node above the leaves means a concurrent split: RetryEntry.
 func (xas *State) descend(h uint32) Entry {
+	return xas.descendAt(h, uint(nodes[h].shift()))
+}
+
+// descendAt is descend for a node whose shift the caller knows: a
+// child's shift is its parent's less six, and not reading it from the
+// child saves a cache line per level.
+func (xas *State) descendAt(h uint32, shift uint) Entry {
 	n := &nodes[h]
-	off := uint(xas.index>>n.shift()) & chunkMask
+	off := uint(xas.index>>shift) & chunkMask
 	e := n.slot(off)
 	xas.node = h
 	for e.IsSibling() {
 		off = e.siblingOffset()
 		e = n.slot(off)
-		if n.shift() != 0 && e.IsNode() {
+		if shift != 0 && e.IsNode() {
 			e = RetryEntry
 		}
 		if xas.xa.variant&VariantSingleSiblingHop != 0 {
@@ -283,16 +290,18 @@ func (xas *State) descend(h uint32) Entry {
 // may be RetryEntry, ZeroEntry or, for a multi-index State, a node.
 func (xas *State) Load() Entry {
 	e := xas.start()
-	for e.IsNode() {
-		h := handleOf(e)
-		n := &nodes[h]
-		if xas.shift > n.shift() {
+	if !e.IsNode() {
+		return e
+	}
+	h := handleOf(e)
+	shift := uint(nodes[h].shift())
+	for uint(xas.shift) <= shift {
+		e = xas.descendAt(h, shift)
+		if shift == 0 || !e.IsNode() {
 			break
 		}
-		e = xas.descend(h)
-		if n.shift() == 0 {
-			break
-		}
+		h = handleOf(e)
+		shift -= chunkShift
 	}
 	return e
 }
