@@ -272,6 +272,7 @@ func (xas *State) descendAt(h uint32, shift uint) Entry {
 	e := n.slot(off)
 	xas.node = h
 	for e.IsSibling() {
+		injectSiblingHop.Hit()
 		off = e.siblingOffset()
 		e = n.slot(off)
 		if shift != 0 && e.IsNode() {

@@ -52,8 +52,13 @@ const (
 	VariantMarksAfterNull
 )
 
-// injectMarksAfterNull widens VariantMarksAfterNull's window.
-var injectMarksAfterNull = inject.New("xarray.marks-after-null")
+// The race windows that stress runs can widen (see internal/inject).
+var (
+	// between storing Null and clearing the marks, in VariantMarksAfterNull
+	injectMarksAfterNull = inject.New("xarray.marks-after-null")
+	// between reading a sibling and reading the slot it names
+	injectSiblingHop = inject.New("xarray.descend.sibling-hop")
+)
 
 // Option configures an XArray built by New.
 type Option func(*XArray)
@@ -208,6 +213,7 @@ retry:
 // resolveSibling is the sibling loop of xas_descend, out of line.
 func (xa *XArray) resolveSibling(n *node, shift uint, e Entry) Entry {
 	for e.IsSibling() {
+		injectSiblingHop.Hit()
 		e = n.slot(e.siblingOffset())
 		if shift != 0 && e.IsNode() {
 			e = RetryEntry

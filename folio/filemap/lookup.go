@@ -16,10 +16,15 @@ func (as *AddressSpace) GetEntry(index uint64) xarray.Entry {
 	xas := xarray.NewState(as.pages, index)
 	t := d.ReadLock()
 	var e xarray.Entry
+	var retries lookupRetries
 	for {
 		xas.Reset()
 		e = xas.Load()
 		if xas.Retry(e) {
+			if as.stuck(&retries, index, e) {
+				e = xarray.Null
+				break
+			}
 			continue
 		}
 		if e == xarray.Null || e.IsValue() {
@@ -28,10 +33,18 @@ func (as *AddressSpace) GetEntry(index uint64) xarray.Entry {
 		f := as.m.FromEntry(e)
 		injectLookup.Hit()
 		if !f.TryGet() {
+			if as.stuck(&retries, index, e) {
+				e = xarray.Null
+				break
+			}
 			continue
 		}
 		if as.variant&VariantNoReloadCheck == 0 && e != xas.Reload() {
 			f.Put()
+			if as.stuck(&retries, index, e) {
+				e = xarray.Null
+				break
+			}
 			continue
 		}
 		break
@@ -70,12 +83,24 @@ func (as *AddressSpace) GetFolio(index uint64, lock bool) folio.Folio {
 // stops at a hole, a shadow entry, or a folio that is not uptodate, and
 // returns the batch.
 func (as *AddressSpace) GetReadBatch(index, max uint64, batch []folio.Folio) []folio.Folio {
+	batch, _ = as.getReadBatch(index, max, batch)
+	return batch
+}
+
+// getReadBatch is GetReadBatch, which also reports whether a lookup gave
+// up, stuck on a slot (see WithLivelockTimeout).
+func (as *AddressSpace) getReadBatch(index, max uint64, batch []folio.Folio) (_ []folio.Folio, stuck bool) {
 	batch = batch[:0]
 	d := as.pages.Domain()
 	xas := xarray.NewState(as.pages, index)
 	t := d.ReadLock()
+	var retries lookupRetries
 	for e := xas.Load(); e != xarray.Null; e = xas.Next() {
 		if xas.Retry(e) {
+			if e == xarray.RetryEntry && as.stuck(&retries, xas.Index(), e) {
+				stuck = true
+				break
+			}
 			continue
 		}
 		if xas.Index() > max || e.IsValue() || e.IsSibling() {
@@ -84,11 +109,19 @@ func (as *AddressSpace) GetReadBatch(index, max uint64, batch []folio.Folio) []f
 		f := as.m.FromEntry(e)
 		injectLookup.Hit()
 		if !f.TryGet() {
+			if as.stuck(&retries, xas.Index(), e) {
+				stuck = true
+				break
+			}
 			xas.Reset()
 			continue
 		}
 		if as.variant&VariantNoReloadCheck == 0 && e != xas.Reload() {
 			f.Put()
+			if as.stuck(&retries, xas.Index(), e) {
+				stuck = true
+				break
+			}
 			xas.Reset()
 			continue
 		}
@@ -99,5 +132,5 @@ func (as *AddressSpace) GetReadBatch(index, max uint64, batch []folio.Folio) []f
 		xas.Advance(f.Index() + f.NrPages() - 1)
 	}
 	d.ReadUnlock(t)
-	return batch
+	return batch, stuck
 }

@@ -5,8 +5,10 @@ package filemap
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/xabench/xabench/folio"
 	"github.com/xabench/xabench/internal/inject"
@@ -71,6 +73,9 @@ type AddressSpace struct {
 	InvalidateLock sync.RWMutex
 
 	evictions *atomic.Uint64 // workingset clock shared by the memmap's files
+
+	livelockAfter time.Duration
+	onLivelock    func(index uint64, e xarray.Entry, retries int)
 }
 
 // Option configures an AddressSpace.
@@ -88,6 +93,43 @@ func WithXArrayOptions(opts ...xarray.Option) Option {
 // WithMaxOrder caps the order of the folios the read path allocates
 // (MAX_PAGECACHE_ORDER; 9 by default, at most 10).
 func WithMaxOrder(o uint) Option { return func(as *AddressSpace) { as.maxOrder = min(o, 10) } }
+
+// WithLivelockTimeout makes a lookup that has been retrying for longer
+// than timeout report the slot it is stuck on to fn, and give up with
+// Null, where the kernel would spin for ever: a livelock detector for
+// stress runs. Retrying lookups yield now and then, as cpu_relax lets
+// the CPU that holds the slot frozen get on.
+func WithLivelockTimeout(timeout time.Duration, fn func(index uint64, e xarray.Entry, retries int)) Option {
+	return func(as *AddressSpace) { as.livelockAfter, as.onLivelock = timeout, fn }
+}
+
+// lookupRetries tracks the retries of one lookup.
+type lookupRetries struct {
+	n     int
+	since time.Time
+}
+
+// stuck counts one more retry of a lookup at index, and reports whether
+// the lookup must give up.
+func (as *AddressSpace) stuck(r *lookupRetries, index uint64, e xarray.Entry) bool {
+	r.n++
+	if r.n&127 != 0 {
+		return false
+	}
+	runtime.Gosched()
+	if as.livelockAfter <= 0 {
+		return false
+	}
+	if r.since.IsZero() {
+		r.since = time.Now()
+		return false
+	}
+	if time.Since(r.since) < as.livelockAfter {
+		return false
+	}
+	as.onLivelock(index, e, r.n)
+	return true
+}
 
 // registry finds the AddressSpace of a folio->mapping value, for reclaim.
 var registry sync.Map // uint64 -> *AddressSpace

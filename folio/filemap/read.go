@@ -4,9 +4,17 @@ package filemap
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/xabench/xabench/folio"
 )
+
+// ErrStuck is returned by Read when the page cache keeps refusing a
+// folio at an index where no lookup finds one: a corrupt or stale slot.
+var ErrStuck = errors.New("filemap: read stuck")
+
+// maxMisses bounds the rounds of lookup and readahead at one index.
+const maxMisses = 1000
 
 // allocFolio allocates a folio of the given order, reclaiming from the
 // LRU list when memory runs out, as the allocator's slow path does.
@@ -76,14 +84,23 @@ func (as *AddressSpace) Read(index, count uint64, out []folio.Folio) ([]folio.Fo
 		last = index + count - 1
 	}
 	batch := make([]folio.Folio, 0, 16)
+	misses := 0
 	for idx := index; idx <= last; {
-		batch = as.GetReadBatch(idx, last, batch)
+		var stuck bool
+		batch, stuck = as.getReadBatch(idx, last, batch)
+		if stuck {
+			return out, fmt.Errorf("%w: index %#x: a lookup gave up, stuck on a slot", ErrStuck, idx)
+		}
 		if len(batch) == 0 {
+			if misses++; misses > maxMisses {
+				return out, fmt.Errorf("%w: index %#x: %d lookups in a row found no folio, each add found one", ErrStuck, idx, maxMisses)
+			}
 			if err := as.readahead(idx, last); err != nil {
 				return out, err
 			}
 			continue
 		}
+		misses = 0
 		out = append(out, batch...)
 		f := batch[len(batch)-1]
 		next := f.Index() + f.NrPages()

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package stress
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/folio/filemap"
+	"github.com/xabench/xabench/xarray"
+)
+
+// checkFolio checks a folio that a page-cache lookup returned for index,
+// with a reference held, as its caller relies on it: a folio of this
+// file (or one truncated since the lookup, whose mapping is now NULL),
+// never a movable-ops page or another file's folio, and one that
+// contains index (VM_BUG_ON_FOLIO(!folio_contains(folio, index))). It
+// reports a violation and returns false when the check fails.
+func (r *run) checkFolio(as *filemap.AddressSpace, index uint64, f folio.Folio, how string) bool {
+	var kind string
+	switch mp := f.Mapping(); {
+	case f.Movable():
+		kind = "page cache lookup found a movable_ops page (a stale page-cache entry, as in the 6.1 XFS report)"
+	case f.Poisoned():
+		kind = "page cache lookup found a freed, poisoned page"
+	case mp != as.ID() && mp != 0:
+		kind = "page cache lookup found a folio of another mapping"
+	case !f.Contains(index):
+		kind = "VM_BUG_ON_FOLIO(!folio_contains(folio, index))"
+	default:
+		return true
+	}
+	r.report(kind, fmt.Sprintf("%s of index %#x in file %d returned:\n%v\n%s",
+		how, index, as.ID()>>2, f, dumpAround(as.Pages(), index)))
+	return false
+}
+
+// dumpAround dumps the entries near index, the way xa_dump would show
+// the node that holds it.
+func dumpAround(xa *xarray.XArray, index uint64) string {
+	var b strings.Builder
+	first := index &^ 63
+	fmt.Fprintf(&b, "i_pages entries %#x..%#x:", first, first+63)
+	n := 0
+	for i, e := range xa.Range(first, first+63) {
+		if n%4 == 0 {
+			b.WriteString("\n ")
+		}
+		fmt.Fprintf(&b, " %#x:%v", i, e)
+		n++
+	}
+	return b.String()
+}
+
+// goValidator runs check every interval until the run is done, and once
+// more at the end; an error is a violation.
+func (r *run) goValidator(interval time.Duration, check func() error) {
+	r.goWorker(func(*rand.Rand) {
+		for !r.done() {
+			if err := check(); err != nil {
+				r.report("invariant broken: "+firstLine(err.Error()), err.Error())
+				return
+			}
+			time.Sleep(interval)
+		}
+	})
+}
+
+// fileOptions are the options every scenario's files get: the variant's,
+// and the livelock detector.
+func (r *run) fileOptions(variant filemap.Variant, extra ...filemap.Option) []filemap.Option {
+	opts := []filemap.Option{filemap.WithLivelockTimeout(time.Second, func(index uint64, e xarray.Entry, retries int) {
+		r.report(fmt.Sprintf("livelock: a page-cache lookup retried %d times for over a second", retries),
+			fmt.Sprintf("the lookup of index %#x keeps finding %v, which it cannot take a reference on or which is not there on reload", index, e))
+	})}
+	if r.buggy() {
+		opts = append(opts, filemap.WithVariant(variant))
+	}
+	return append(opts, extra...)
+}
+
+// memmap returns a memmap of n pages whose bad_page reports are
+// violations.
+func (r *run) memmap(n int) *folio.Memmap {
+	return folio.NewMemmap(n, folio.OnBadPage(func(report string) {
+		r.report("bad_page: "+firstLine(strings.TrimPrefix(report, "BUG: ")), report)
+	}))
+}
+
+// finalCheck validates each file once the workers have stopped, closes
+// it, and checks that closing freed everything without a bad page. After
+// a violation the files' trees may be corrupt: they are only destroyed,
+// and their folios are left to the garbage collector with the memmap.
+func (r *run) finalCheck(files []*filemap.AddressSpace, z *folio.Zsmalloc) {
+	if !r.violated() {
+		for _, as := range files {
+			if err := as.Check(); err != nil {
+				r.report("invariant broken at the end: "+firstLine(err.Error()), err.Error())
+				break
+			}
+		}
+	}
+	if r.violated() {
+		for _, as := range files {
+			destroyQuietly(as.Pages())
+		}
+		return
+	}
+	for _, as := range files {
+		as.Close()
+	}
+	if z != nil {
+		z.Shrink(z.Len())
+	}
+}
+
+// destroyQuietly frees a tree's nodes, whatever state a bug left it in.
+func destroyQuietly(xa *xarray.XArray) {
+	defer func() { _ = recover() }()
+	xa.Destroy()
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package stress
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/xabench/xabench/internal/inject"
+)
+
+// Variant names the two forms of a scenario.
+const (
+	Buggy = "buggy"
+	Fixed = "fixed"
+)
+
+// Config says how to run a scenario.
+type Config struct {
+	Duration   time.Duration // how long to run if nothing is found (default 5 s)
+	Seed       uint64        // the run's seed; each goroutine's derives from it
+	Goroutines int           // scales the number of workers (default: the scenario's)
+	Inject     bool          // widen the scenario's race windows
+	// Progress, if set, is called about every 250 ms while the run goes.
+	Progress func(p Progress)
+}
+
+// Progress is a snapshot of a running scenario.
+type Progress struct {
+	Elapsed time.Duration
+	Ops     int64
+}
+
+// Violation is the first thing a run found broken.
+type Violation struct {
+	Kind     string        // one line: what broke
+	Report   string        // the kernel-style report: where, dump_page, node dump
+	After    time.Duration // time from the start of the run to detection
+	Scenario string
+	Variant  string
+	Seed     uint64
+}
+
+func (v *Violation) String() string {
+	return fmt.Sprintf("%s\n%s\nscenario %s, variant %s, seed %d, found after %v\nreplay: xabench repro %s --variant %s --seed %d",
+		v.Kind, v.Report, v.Scenario, v.Variant, v.Seed, v.After.Round(time.Millisecond),
+		v.Scenario, v.Variant, v.Seed)
+}
+
+// Result is what a run did and found.
+type Result struct {
+	Scenario   string
+	Variant    string
+	Seed       uint64
+	Elapsed    time.Duration
+	Ops        int64
+	Violations int64      // all violations reported, the first included
+	First      *Violation // nil when the run was clean
+}
+
+// Clean reports whether the run found nothing.
+func (r Result) Clean() bool { return r.First == nil }
+
+// run is one execution of a scenario: its workers, its clock and what
+// they found.
+type run struct {
+	scenario string
+	variant  string
+	cfg      Config
+	start    time.Time
+	deadline time.Time
+	stop     atomic.Bool
+	ops      atomic.Int64
+	found    atomic.Int64
+	mu       sync.Mutex
+	first    *Violation
+	wg       sync.WaitGroup
+	workers  atomic.Uint64
+}
+
+func (r *run) buggy() bool { return r.variant == Buggy }
+
+// done reports whether workers must stop: a violation was found, or the
+// time is up.
+func (r *run) done() bool {
+	if r.stop.Load() {
+		return true
+	}
+	if time.Now().After(r.deadline) {
+		r.stop.Store(true)
+		return true
+	}
+	return false
+}
+
+// op counts one operation of the workload.
+func (r *run) op() { r.ops.Add(1) }
+
+// report records a violation; the first one stops the run.
+func (r *run) report(kind, report string) {
+	r.found.Add(1)
+	r.mu.Lock()
+	if r.first == nil {
+		r.first = &Violation{Kind: kind, Report: report, After: time.Since(r.start),
+			Scenario: r.scenario, Variant: r.variant, Seed: r.cfg.Seed}
+	}
+	r.mu.Unlock()
+	r.stop.Store(true)
+}
+
+// violated reports whether a violation has been found.
+func (r *run) violated() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.first != nil
+}
+
+// goWorker starts a worker with its own random source derived from the
+// run's seed. A panic in the worker is a kernel BUG: it is reported as a
+// violation with its message and stack.
+func (r *run) goWorker(fn func(rng *rand.Rand)) {
+	n := r.workers.Add(1)
+	rng := rand.New(rand.NewPCG(r.cfg.Seed, n*0x9e3779b97f4a7c15))
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				r.report("kernel BUG: "+firstLine(fmt.Sprint(p)), fmt.Sprintf("%v\n%s", p, debug.Stack()))
+			}
+		}()
+		fn(rng)
+	}()
+}
+
+// loop runs body until the run is done, counting one op per call.
+func (r *run) loop(body func()) {
+	for !r.done() {
+		body()
+		r.op()
+	}
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// Run executes scenario s in the given variant and returns what it found.
+func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
+	if variant != Buggy && variant != Fixed {
+		return Result{}, fmt.Errorf("stress: variant %q: want %q or %q", variant, Buggy, Fixed)
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 5 * time.Second
+	}
+	if cfg.Goroutines <= 0 {
+		cfg.Goroutines = 1
+	}
+	r := &run{scenario: s.Name, variant: variant, cfg: cfg, start: time.Now()}
+	r.deadline = r.start.Add(cfg.Duration)
+	if cfg.Inject {
+		for _, p := range s.Points {
+			if err := inject.Enable(p.Name, p.Prob, p.Delay); err != nil {
+				return Result{}, err
+			}
+		}
+		defer inject.DisableAll()
+	}
+	var progressDone chan struct{}
+	if cfg.Progress != nil {
+		progressDone = make(chan struct{})
+		tick := time.NewTicker(250 * time.Millisecond)
+		go func() {
+			defer tick.Stop()
+			for {
+				select {
+				case <-progressDone:
+					return
+				case <-tick.C:
+					cfg.Progress(Progress{Elapsed: time.Since(r.start), Ops: r.ops.Load()})
+				}
+			}
+		}()
+	}
+	teardown := s.run(r)
+	r.wg.Wait()
+	if teardown != nil {
+		teardown()
+	}
+	if progressDone != nil {
+		close(progressDone)
+	}
+	return Result{Scenario: s.Name, Variant: variant, Seed: cfg.Seed, Elapsed: time.Since(r.start),
+		Ops: r.ops.Load(), Violations: r.found.Load(), First: r.first}, nil
+}

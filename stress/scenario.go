@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package stress
+
+import (
+	"fmt"
+	"time"
+)
+
+// Scenario is one modelled kernel bug, or one break of the page-cache
+// protocol, with its buggy and fixed variants.
+type Scenario struct {
+	Name    string // what xabench repro takes
+	Commit  string // the fix, or "protocol" for a deliberate break
+	Summary string // one line
+	Points  []Point
+	run     func(r *run) (teardown func())
+}
+
+// Point is an injection point a scenario widens, and how.
+type Point struct {
+	Name  string
+	Prob  float64
+	Delay time.Duration // 0: yield
+}
+
+// Scenarios returns every scenario, in the order bugs.md gives them.
+func Scenarios() []*Scenario { return scenarios }
+
+// Lookup returns the named scenario.
+func Lookup(name string) (*Scenario, error) {
+	for _, s := range scenarios {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	var names []string
+	for _, s := range scenarios {
+		names = append(names, s.Name)
+	}
+	return nil, fmt.Errorf("stress: no scenario %q (have %v)", name, names)
+}
+
+var scenarios = []*Scenario{
+	{
+		Name:    "b1-add-folio-split",
+		Commit:  "6758c1128ceb (v6.10; 6.1.y 359efdbf62f3)",
+		Summary: "__filemap_add_folio splits a shadow with nodes prefilled for an entry read before the lock (the 6.1 XFS large-folio corruption)",
+		Points: []Point{
+			{"filemap.add61.after-split-alloc", 1, 200 * time.Microsecond},
+			{"filemap.add.before-lock", 1, 200 * time.Microsecond},
+		},
+		run: runB1,
+	},
+	{
+		Name:    "b2-load-sibling",
+		Commit:  "cbc02854331e (6.1.53)",
+		Summary: "xas_descend follows a sibling once, so xa_load returns a sibling entry while xa_store_range re-lays the range",
+		Points:  []Point{{"xarray.descend.sibling-hop", 0.5, 0}},
+		run:     runB2,
+	},
+	{
+		Name:    "b3-folio-split",
+		Commit:  "577a1f495fd7",
+		Summary: "folio_split fills the slots with the split-off folio, so a speculative lookup gets a folio that does not contain its index",
+		Points: []Point{
+			{"filemap.split.between-pieces", 1, 0},
+		},
+		run: runB3,
+	},
+	{
+		Name:    "lookup-no-reload",
+		Commit:  "protocol",
+		Summary: "filemap_get_entry without the xas_reload check after folio_try_get returns a reused page",
+		Points:  []Point{{"filemap.lookup.before-try-get", 1, 100 * time.Microsecond}},
+		run:     runNoReload,
+	},
+	{
+		Name:    "node-reuse-no-gp",
+		Commit:  "protocol",
+		Summary: "XArray nodes reused without an RCU grace period: a lockless reader walks a node of another tree",
+		run:     runNodeReuse,
+	},
+	{
+		Name:    "split-no-freeze",
+		Commit:  "protocol",
+		Summary: "split_huge_page without folio_ref_freeze: a lookup takes the head while the slots of its tails still show it",
+		Points:  []Point{{"filemap.split.between-pieces", 1, 0}},
+		run:     runSplitNoFreeze,
+	},
+	{
+		Name:    "marks-after-null",
+		Commit:  "protocol",
+		Summary: "xas_store clears marks after storing NULL, so a reader sees a marked NULL entry",
+		Points:  []Point{{"xarray.marks-after-null", 1, 0}},
+		run:     runMarksAfterNull,
+	},
+}
