@@ -47,7 +47,7 @@ type Violation struct {
 
 func (v *Violation) String() string {
 	return fmt.Sprintf("%s\n%s\nscenario %s, variant %s, seed %d, found after %v\nreplay: xabench repro %s --variant %s --seed %d",
-		v.Kind, v.Report, v.Scenario, v.Variant, v.Seed, v.After.Round(time.Millisecond),
+		v.Kind, v.Report, v.Scenario, v.Variant, v.Seed, v.After.Round(time.Microsecond),
 		v.Scenario, v.Variant, v.Seed)
 }
 

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestReproList(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"repro", "--list"}, &out, &errOut); code != 0 {
+		t.Fatalf("repro --list: exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"b1-add-folio-split", "6758c1128ceb", "b2-load-sibling", "cbc02854331e", "b3-folio-split", "577a1f495fd7"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("repro --list does not name %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestReproUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"repro"},
+		{"repro", "no-such-scenario"},
+		{"repro", "b2-load-sibling", "--variant", "sideways"},
+		{"repro", "b2-load-sibling", "--bogus"},
+		{"stress", "extra-argument"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage error)", args, code)
+		}
+		if errOut.Len() == 0 {
+			t.Errorf("%v: no message on stderr", args)
+		}
+	}
+}
+
+// A buggy variant exits 1 with a report that says how to replay it; the
+// fixed variant exits 0.
+func TestReproVerdicts(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"repro", "marks-after-null", "--variant", "buggy", "--duration", "10s", "--seed", "3"}, &out, &errOut)
+	if code != 1 || !strings.Contains(out.String(), "VIOLATION") || !strings.Contains(out.String(), "--seed 3") {
+		t.Fatalf("buggy: exit %d, output:\n%s%s", code, out.String(), errOut.String())
+	}
+	out.Reset()
+	code = run([]string{"repro", "marks-after-null", "--variant", "fixed", "--duration", "300ms"}, &out, &errOut)
+	if code != 0 || !strings.HasPrefix(out.String(), "clean:") {
+		t.Fatalf("fixed: exit %d, output:\n%s%s", code, out.String(), errOut.String())
+	}
+}
