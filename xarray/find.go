@@ -387,6 +387,24 @@ func (xas *State) sibling() bool {
 	return xas.index&mask > uint64(xas.offset)<<shift
 }
 
+// entryEnd returns the last index of the entry whose canonical slot the
+// State is on: its slot and the sibling slots that name it, which need
+// not be a power of two (StoreRange makes such entries).
+func (xas *State) entryEnd() uint64 {
+	if xas.node == nodeHead || xas.notNode() {
+		return xas.index
+	}
+	n := &nodes[xas.node]
+	shift := n.shift()
+	sib := mkSibling(uint(xas.offset))
+	slots := uint64(1)
+	for s := uint(xas.offset) + 1; s < chunkSize && n.slot(s) == sib; s++ {
+		slots++
+	}
+	start := xas.index &^ (uint64(1)<<shift - 1)
+	return start + slots<<shift - 1
+}
+
 // find runs one search step for filter: a mark or Present.
 func (xas *State) find(max uint64, filter Mark) Entry {
 	if filter < maxMarks {
@@ -447,7 +465,7 @@ func (xa *XArray) FindAfter(index *uint64, max uint64, filter Mark) Entry {
 		if filter < maxMarks && e != Null && xas.index < start {
 			// FindMarked stepped back to the canonical slot of the
 			// entry that covers *index: go past that entry.
-			end := xas.index | (uint64(1)<<xas.GetOrder() - 1)
+			end := xas.entryEnd()
 			if end >= max || end == math.MaxUint64 {
 				e = Null
 				break

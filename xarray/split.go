@@ -160,7 +160,9 @@ func (xas *State) TrySplit(e Entry, order uint) {
 	values := 0
 	if xas.shift < n.shift() {
 		expectedSibs := uint(1)<<((order-1)%chunkShift) - 1
-		if sibs != 0 || uint(xas.sibs) != expectedSibs {
+		// One level down only: the kernel checks the sibling count
+		// alone, which also lets an order-12 entry split to order 5.
+		if sibs != 0 || uint(xas.sibs) != expectedSibs || uint(xas.shift)+chunkShift != uint(n.shift()) {
 			xas.Destroy()
 			xas.SetErr(ErrInvalid)
 			return

@@ -212,7 +212,13 @@ func (xas *State) size() uint64 { return (uint64(xas.sibs) + 1) << xas.shift }
 func (xas *State) max() uint64 {
 	max := xas.index
 	if xas.shift != 0 || xas.sibs != 0 {
-		mask := xas.size() - 1
+		size := xas.size()
+		if size == 0 {
+			// The range is every index: its size wraps to 0 in 64 bits
+			// (as the kernel's does, leaving such a store in the head).
+			return ^uint64(0)
+		}
+		mask := size - 1
 		max |= mask
 		if mask == max {
 			max++
@@ -766,6 +772,7 @@ func (xas *State) Store(e Entry) Entry {
 	}
 
 	next := first
+	old := first
 	off := uint(xas.offset)
 	max := off + uint(xas.sibs)
 	if n != nil && xas.sibs != 0 {
@@ -810,6 +817,15 @@ func (xas *State) Store(e Entry) Entry {
 				break
 			}
 			first = next
+		}
+	}
+	if e != Null && n != nil {
+		// Slots past the range that are siblings of its first slot now
+		// belong to the new entry: count them as its values. The
+		// kernel's xas_store leaves nr_values drifting here.
+		sib := mkSibling(uint(xas.offset))
+		for s := max + 1; s < chunkSize && n.slot(s) == sib; s++ {
+			values += b2i(!old.IsValue()) - b2i(!value)
 		}
 	}
 	if lateMarks {
