@@ -55,3 +55,18 @@ func (f Folio) Unlock() {
 
 // Locked reports whether the folio is locked (folio_test_locked).
 func (f Folio) Locked() bool { return f.Test(PGLocked) }
+
+// BreakFolioLocks unlocks every locked folio of the memmap and returns
+// how many it unlocked. It is for a stress harness whose worker died of a
+// kernel BUG while holding folio locks: call it only when no live
+// goroutine holds one.
+func (m *Memmap) BreakFolioLocks() int {
+	n := 0
+	for pfn := range m.pages {
+		if m.pages[pfn].flags.Load()&bit(PGLocked) != 0 {
+			Folio{m, uint32(pfn)}.Unlock()
+			n++
+		}
+	}
+	return n
+}

@@ -79,15 +79,25 @@ func (r *run) fileOptions(variant filemap.Variant, extra ...filemap.Option) []fi
 	if r.buggy() {
 		opts = append(opts, filemap.WithVariant(variant))
 	}
+	opts = append(opts, filemap.WithXArrayOptions(r.xarrayOptions(0)...))
 	return append(opts, extra...)
+}
+
+// newFile builds a file of the run in memmap m.
+func (r *run) newFile(m *folio.Memmap, pages uint64, variant filemap.Variant, extra ...filemap.Option) *filemap.AddressSpace {
+	as := filemap.New(m, pages, r.fileOptions(variant, extra...)...)
+	r.arrays = append(r.arrays, as.Pages())
+	return as
 }
 
 // memmap returns a memmap of n pages whose bad_page reports are
 // violations.
 func (r *run) memmap(n int) *folio.Memmap {
-	return folio.NewMemmap(n, folio.OnBadPage(func(report string) {
+	m := folio.NewMemmap(n, folio.OnBadPage(func(report string) {
 		r.report("bad_page: "+firstLine(strings.TrimPrefix(report, "BUG: ")), report)
 	}))
+	r.memmaps = append(r.memmaps, m)
+	return m
 }
 
 // finalCheck validates each file once the workers have stopped, closes
@@ -117,8 +127,10 @@ func (r *run) finalCheck(files []*filemap.AddressSpace, z *folio.Zsmalloc) {
 	}
 }
 
-// destroyQuietly frees a tree's nodes, whatever state a bug left it in.
+// destroyQuietly frees a tree's nodes, whatever state a bug left it in;
+// the workers are gone, so a held lock belonged to one that died.
 func destroyQuietly(xa *xarray.XArray) {
 	defer func() { _ = recover() }()
+	xa.BreakLock()
 	xa.Destroy()
 }

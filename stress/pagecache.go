@@ -47,7 +47,7 @@ func runB1(r *run) func() {
 	m := r.memmap(2600)
 	files := make([]*filemap.AddressSpace, nfiles)
 	for i := range files {
-		files[i] = filemap.New(m, filePages, r.fileOptions(filemap.VariantAddFolio61)...)
+		files[i] = r.newFile(m, filePages, filemap.VariantAddFolio61)
 	}
 	sizes := []uint64{2, 4, 8, 16, 32, 64, 128, 256}
 	readers := 3 * r.cfg.Goroutines
@@ -122,7 +122,7 @@ func largeFolios(as *filemap.AddressSpace, base, n uint64, buf []folio.Folio) []
 func (r *run) runSplits(variant filemap.Variant, split func(as *filemap.AddressSpace, f folio.Folio, rng *rand.Rand) error) func() {
 	const filePages = 2048
 	m := r.memmap(8192)
-	as := filemap.New(m, filePages, r.fileOptions(variant)...)
+	as := r.newFile(m, filePages, variant)
 	files := []*filemap.AddressSpace{as}
 	for range 2 * r.cfg.Goroutines {
 		r.goWorker(func(rng *rand.Rand) {
@@ -178,7 +178,7 @@ func runSplitNoFreeze(r *run) func() {
 func runNoReload(r *run) func() {
 	const filePages = 64
 	m := r.memmap(1024)
-	as := filemap.New(m, filePages, r.fileOptions(filemap.VariantNoReloadCheck, filemap.WithMaxOrder(0))...)
+	as := r.newFile(m, filePages, filemap.VariantNoReloadCheck, filemap.WithMaxOrder(0))
 	files := []*filemap.AddressSpace{as}
 	for range 2 * r.cfg.Goroutines {
 		r.goWorker(func(rng *rand.Rand) {

@@ -10,7 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/xabench/xabench/folio"
 	"github.com/xabench/xabench/internal/inject"
+	"github.com/xabench/xabench/rcu"
+	"github.com/xabench/xabench/xarray"
 )
 
 // Variant names the two forms of a scenario.
@@ -80,6 +83,85 @@ type run struct {
 	first    *Violation
 	wg       sync.WaitGroup
 	workers  atomic.Uint64
+	stuck    bool // workers never came back: leave the objects alone
+
+	rcu     *rcu.Domain // the run's own domain, so a broken run stalls only itself
+	arrays  []*xarray.XArray
+	memmaps []*folio.Memmap
+}
+
+// xarrayOptions are the options of every XArray of the run.
+func (r *run) xarrayOptions(v xarray.Variant) []xarray.Option {
+	opts := []xarray.Option{xarray.WithRCU(r.rcu)}
+	if r.buggy() && v != 0 {
+		opts = append(opts, xarray.WithVariant(v))
+	}
+	return opts
+}
+
+// newXArray builds an XArray of the run.
+func (r *run) newXArray(v xarray.Variant) *xarray.XArray {
+	xa := xarray.New(0, r.xarrayOptions(v)...)
+	r.arrays = append(r.arrays, xa)
+	return xa
+}
+
+// waitWorkers waits for the workers to stop. A worker that died of a
+// kernel BUG may have left an XArray or folio lock held, and others wait
+// on it for ever, as CPUs spin on a lock a crashed task held: once the
+// run is over and nothing has moved for a second, the locks are broken,
+// as a crash dump ends a kernel. If the workers still do not come back,
+// the run is reported stuck and they are left behind.
+func (r *run) waitWorkers() {
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := int64(-1)
+	for tries := 0; ; {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		if !r.done() {
+			continue
+		}
+		ops := r.ops.Load()
+		if ops != last {
+			last = ops
+			continue
+		}
+		if tries++; tries > 10 {
+			r.stuck = true
+			r.report("workers stuck", "workers did not stop after the run ended, even with the locks broken")
+			return
+		}
+		for _, xa := range r.arrays {
+			xa.BreakLock()
+		}
+		for _, m := range r.memmaps {
+			m.BreakFolioLocks()
+		}
+	}
+}
+
+// closeRCU waits for the run's callbacks, unless a dead reader keeps a
+// grace period from ending.
+func (r *run) closeRCU() {
+	done := make(chan struct{})
+	go func() {
+		r.rcu.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		r.report("grace period stalled", "a read-side section never ended: a reader died inside it")
+	}
 }
 
 func (r *run) buggy() bool { return r.variant == Buggy }
@@ -165,7 +247,9 @@ func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
 	if cfg.Goroutines <= 0 {
 		cfg.Goroutines = 1
 	}
-	r := &run{scenario: s.Name, variant: variant, cfg: cfg, start: time.Now()}
+	d := rcu.NewDomain()
+	d.SetStallTimeout(0) // a dead reader must not crash the process
+	r := &run{scenario: s.Name, variant: variant, cfg: cfg, start: time.Now(), rcu: d}
 	r.deadline = r.start.Add(cfg.Duration)
 	if cfg.Inject {
 		for _, p := range s.Points {
@@ -192,9 +276,12 @@ func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
 		}()
 	}
 	teardown := s.run(r)
-	r.wg.Wait()
-	if teardown != nil {
-		teardown()
+	r.waitWorkers()
+	if !r.stuck {
+		if teardown != nil {
+			teardown()
+		}
+		r.closeRCU()
 	}
 	if progressDone != nil {
 		close(progressDone)

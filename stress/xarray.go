@@ -26,11 +26,7 @@ func dumpArray(xa *xarray.XArray) string {
 // erases them, while readers load index 191 and search marked entries up
 // to it. No reader may get an internal entry.
 func runB2(r *run) func() {
-	var opts []xarray.Option
-	if r.buggy() {
-		opts = append(opts, xarray.WithVariant(xarray.VariantSingleSiblingHop))
-	}
-	xa := xarray.New(0, opts...)
+	xa := r.newXArray(xarray.VariantSingleSiblingHop)
 	item := xarray.MkPointer(0x1000)
 	xa.Store(192, item)
 	xa.Store(128, item)
@@ -79,12 +75,8 @@ func runB2(r *run) func() {
 // kernel reader would. Any value that is not the index read is a node
 // reused under the reader.
 func runNodeReuse(r *run) func() {
-	var opts []xarray.Option
-	if r.buggy() {
-		opts = append(opts, xarray.WithVariant(xarray.VariantNoGracePeriod))
-	}
-	a := xarray.New(0, opts...)
-	b := xarray.New(0, opts...)
+	a := r.newXArray(xarray.VariantNoGracePeriod)
+	b := r.newXArray(xarray.VariantNoGracePeriod)
 	const span = 64 * 16
 	foreign := uint64(1) << 40
 	r.goWorker(func(rng *rand.Rand) {
@@ -138,11 +130,7 @@ func runNodeReuse(r *run) func() {
 // Null ask for its mark: once a slot reads Null its marks must already be
 // clear.
 func runMarksAfterNull(r *run) func() {
-	var opts []xarray.Option
-	if r.buggy() {
-		opts = append(opts, xarray.WithVariant(xarray.VariantMarksAfterNull))
-	}
-	xa := xarray.New(0, opts...)
+	xa := r.newXArray(xarray.VariantMarksAfterNull)
 	var next atomicIndex
 	r.goWorker(func(*rand.Rand) {
 		r.loop(func() {

@@ -91,6 +91,19 @@ func New(flags Flags, opts ...Option) *XArray {
 // Lock takes the array's lock (xa_lock).
 func (xa *XArray) Lock() { xa.mu.Lock() }
 
+// TryLock takes the array's lock if it is free (xa_trylock).
+func (xa *XArray) TryLock() bool { return xa.mu.TryLock() }
+
+// BreakLock releases the array's lock if it is held, and reports whether
+// it was. It is for a stress harness whose worker died of a kernel BUG
+// while holding the lock, as a crashed task would leave a spinlock: call
+// it only when no live goroutine can hold the lock.
+func (xa *XArray) BreakLock() bool {
+	held := !xa.mu.TryLock()
+	xa.Unlock()
+	return held
+}
+
 // Unlock releases the array's lock (xa_unlock). Nodes unlinked while it
 // was held are handed to RCU now: no reader can find them any more, so
 // the grace period that follows covers every reader that might hold one.

@@ -15,6 +15,9 @@ func (as *AddressSpace) GetEntry(index uint64) xarray.Entry {
 	d := as.pages.Domain()
 	xas := xarray.NewState(as.pages, index)
 	t := d.ReadLock()
+	// Deferred, so that a kernel BUG on a corrupt entry does not leave the
+	// section open and stall every grace period after it.
+	defer d.ReadUnlock(t)
 	var e xarray.Entry
 	var retries lookupRetries
 	for {
@@ -49,7 +52,6 @@ func (as *AddressSpace) GetEntry(index uint64) xarray.Entry {
 		}
 		break
 	}
-	d.ReadUnlock(t)
 	return e
 }
 
@@ -94,6 +96,7 @@ func (as *AddressSpace) getReadBatch(index, max uint64, batch []folio.Folio) (_ 
 	d := as.pages.Domain()
 	xas := xarray.NewState(as.pages, index)
 	t := d.ReadLock()
+	defer d.ReadUnlock(t)
 	var retries lookupRetries
 	for e := xas.Load(); e != xarray.Null; e = xas.Next() {
 		if xas.Retry(e) {
@@ -131,6 +134,5 @@ func (as *AddressSpace) getReadBatch(index, max uint64, batch []folio.Folio) (_ 
 		}
 		xas.Advance(f.Index() + f.NrPages() - 1)
 	}
-	d.ReadUnlock(t)
 	return batch, stuck
 }
