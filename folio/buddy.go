@@ -3,18 +3,19 @@
 package folio
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"sync"
 
 	"github.com/xabench/xabench/internal/cpu"
+	"github.com/xabench/xabench/xarray"
 )
 
 // ErrNoMemory is returned when the allocator has no block of the order
-// asked for, or when a failure is injected.
-var ErrNoMemory = errors.New("folio: out of memory (ENOMEM)")
+// asked for, or when a failure is injected. It is the XArray's ENOMEM, so
+// that callers of the page cache test for one error.
+var ErrNoMemory = xarray.ErrNoMemory
 
 // zone is the buddy allocator (struct zone's free_area), guarded by mu.
 // free[o] holds the head pfns of free blocks of order o; the most
