@@ -255,33 +255,9 @@ func (m *fzModel) lowestFree(min, max uint64) (uint64, bool) {
 }
 
 // fzSetRange is xas_set_range: the run of slots that a range store
-// writes first.
-func fzSetRange(first, last uint64) (shift uint, sibs uint64) {
-	sibs = last - first
-	offset := uint64(chunkMask)
-	for first&chunkMask == 0 {
-		if sibs < chunkMask {
-			break
-		}
-		if sibs == chunkMask && offset < chunkMask {
-			break
-		}
-		shift += chunkShift
-		if offset == chunkMask {
-			offset = sibs & chunkMask
-		}
-		sibs >>= chunkShift
-		first >>= chunkShift
-	}
-	offset = first & chunkMask
-	if offset+sibs > chunkMask {
-		sibs = chunkMask - offset
-	}
-	if (first+sibs+1)<<shift-1 > last {
-		sibs--
-	}
-	return shift, sibs
-}
+// writes first. The model takes the arithmetic from the implementation:
+// it defines the shapes of the entries, which the model then checks.
+func fzSetRange(first, last uint64) (shift uint, sibs uint64) { return rangeEntry(first, last) }
 
 // ---------------------------------------------------------------------
 // Decoding the input.

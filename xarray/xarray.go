@@ -382,11 +382,17 @@ func (xa *XArray) Release(index uint64) {
 // setRange is xas_set_range: the largest aligned entry that starts at
 // first and ends at or before last.
 func (xas *State) setRange(first, last uint64) {
-	shift := uint(0)
-	sibs := last - first
-	offset := uint64(chunkMask)
-
+	shift, sibs := rangeEntry(first, last)
 	xas.Set(first)
+	xas.shift = uint8(shift)
+	xas.sibs = uint8(sibs)
+}
+
+// rangeEntry is xas_set_range's arithmetic: the shift and sibling count
+// of the first entry that StoreRange(first, last) writes.
+func rangeEntry(first, last uint64) (shift uint, sibs uint64) {
+	sibs = last - first
+	offset := uint64(chunkMask)
 	for first&chunkMask == 0 {
 		if sibs < chunkMask {
 			break
@@ -408,8 +414,7 @@ func (xas *State) setRange(first, last uint64) {
 	if (first+sibs+1)<<shift-1 > last {
 		sibs--
 	}
-	xas.shift = uint8(shift)
-	xas.sibs = uint8(sibs)
+	return shift, sibs
 }
 
 // StoreRange stores e at every index in [first, last], using as few
