@@ -87,6 +87,24 @@ func runB1(r *run) func() {
 	return func() { r.finalCheck(files, z) }
 }
 
+// goLookups starts n readers that look up random indices of as below
+// pages speculatively (filemap_get_entry) and check what they get.
+func (r *run) goLookups(as *filemap.AddressSpace, pages uint64, n int) {
+	m := as.Memmap()
+	for range n {
+		r.goWorker(func(rng *rand.Rand) {
+			r.loop(func() {
+				idx := rng.Uint64N(pages)
+				if e := as.GetEntry(idx); e.IsPointer() {
+					f := m.FromEntry(e)
+					r.checkFolio(as, idx, f, "filemap_get_entry")
+					f.Put()
+				}
+			})
+		})
+	}
+}
+
 // largeFolios caches [base, base+n) as large folios (reading it) and
 // returns, locked and referenced, up to max of the large folios there.
 func largeFolios(as *filemap.AddressSpace, base, n uint64, buf []folio.Folio) []folio.Folio {
@@ -124,18 +142,7 @@ func (r *run) runSplits(variant filemap.Variant, split func(as *filemap.AddressS
 	m := r.memmap(8192)
 	as := r.newFile(m, filePages, variant)
 	files := []*filemap.AddressSpace{as}
-	for range 2 * r.cfg.Goroutines {
-		r.goWorker(func(rng *rand.Rand) {
-			r.loop(func() {
-				idx := rng.Uint64N(filePages)
-				if e := as.GetEntry(idx); e.IsPointer() {
-					f := m.FromEntry(e)
-					r.checkFolio(as, idx, f, "filemap_get_entry")
-					f.Put()
-				}
-			})
-		})
-	}
+	r.goLookups(as, filePages, 2*r.cfg.Goroutines)
 	r.goWorker(func(rng *rand.Rand) {
 		buf := make([]folio.Folio, 0, 16)
 		r.loop(func() {
@@ -180,18 +187,7 @@ func runNoReload(r *run) func() {
 	m := r.memmap(1024)
 	as := r.newFile(m, filePages, filemap.VariantNoReloadCheck, filemap.WithMaxOrder(0))
 	files := []*filemap.AddressSpace{as}
-	for range 2 * r.cfg.Goroutines {
-		r.goWorker(func(rng *rand.Rand) {
-			r.loop(func() {
-				idx := rng.Uint64N(filePages)
-				if e := as.GetEntry(idx); e.IsPointer() {
-					f := m.FromEntry(e)
-					r.checkFolio(as, idx, f, "filemap_get_entry")
-					f.Put()
-				}
-			})
-		})
-	}
+	r.goLookups(as, filePages, 2*r.cfg.Goroutines)
 	z := folio.NewZsmalloc(m)
 	r.goWorker(func(rng *rand.Rand) {
 		buf := make([]folio.Folio, 0, 64)

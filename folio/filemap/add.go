@@ -29,14 +29,9 @@ func (as *AddressSpace) addFolio(f folio.Folio, index uint64) (xarray.Entry, err
 	if as.variant&VariantAddFolio61 != 0 {
 		return as.addFolio61(f, index)
 	}
-	f.BugOn(!f.Locked(), "adding an unlocked folio to the page cache")
-	order := f.Order()
-	nr := f.NrPages()
-	f.BugOn(index&(nr-1) != 0, "page cache index %#x not aligned to the folio's %d pages", index, nr)
+	order, nr := f.Order(), f.NrPages()
 	xas := xarray.NewStateOrder(as.pages, index, order)
-	f.RefAdd(int32(nr))
-	f.SetMapping(as.id)
-	f.SetIndex(xas.Index())
+	as.prepareAdd(f, index, &xas)
 
 	var shadow, allocedShadow xarray.Entry
 	allocedOrder := 0
@@ -102,12 +97,7 @@ func (as *AddressSpace) addFolio(f folio.Folio, index uint64) (xarray.Entry, err
 			break
 		}
 	}
-	if err := xas.Error(); err != nil {
-		f.SetMapping(0)
-		f.PutRefs(int32(nr))
-		return xarray.Null, err
-	}
-	return shadow, nil
+	return as.finishAdd(f, &xas, shadow)
 }
 
 // addFolio61 is __filemap_add_folio as in v6.1 (VariantAddFolio61). The
@@ -117,13 +107,9 @@ func (as *AddressSpace) addFolio(f folio.Folio, index uint64) (xarray.Entry, err
 // whose order (read again) is larger is split with whatever nodes were
 // prefilled, even if the entry they were filled for is gone.
 func (as *AddressSpace) addFolio61(f folio.Folio, index uint64) (xarray.Entry, error) {
-	f.BugOn(!f.Locked(), "adding an unlocked folio to the page cache")
-	order := f.Order()
-	nr := f.NrPages()
+	order, nr := f.Order(), f.NrPages()
 	xas := xarray.NewStateOrder(as.pages, index, order)
-	f.RefAdd(int32(nr))
-	f.SetMapping(as.id)
-	f.SetIndex(xas.Index())
+	as.prepareAdd(f, index, &xas)
 
 	var shadow xarray.Entry
 	for {
@@ -160,9 +146,27 @@ func (as *AddressSpace) addFolio61(f folio.Folio, index uint64) (xarray.Entry, e
 			break
 		}
 	}
+	return as.finishAdd(f, &xas, shadow)
+}
+
+// prepareAdd is the start of __filemap_add_folio: the page cache's
+// references and the folio's mapping and index, set before the folio can
+// be seen at index, the range of xas.
+func (as *AddressSpace) prepareAdd(f folio.Folio, index uint64, xas *xarray.State) {
+	f.BugOn(!f.Locked(), "adding an unlocked folio to the page cache")
+	nr := f.NrPages()
+	f.BugOn(index&(nr-1) != 0, "page cache index %#x not aligned to the folio's %d pages", index, nr)
+	f.RefAdd(int32(nr))
+	f.SetMapping(as.id)
+	f.SetIndex(xas.Index())
+}
+
+// finishAdd is the end of __filemap_add_folio: on error the folio gets
+// back its mapping and references as they were.
+func (as *AddressSpace) finishAdd(f folio.Folio, xas *xarray.State, shadow xarray.Entry) (xarray.Entry, error) {
 	if err := xas.Error(); err != nil {
 		f.SetMapping(0)
-		f.PutRefs(int32(nr))
+		f.PutRefs(int32(f.NrPages()))
 		return xarray.Null, err
 	}
 	return shadow, nil
