@@ -8,4 +8,15 @@
 // (nanoseconds per operation, operations per second, latency percentiles).
 // Timings on shared machines are noisy: callers repeat measurements, report
 // medians, and compare primitives by ratios measured in the same run.
+//
+// The lookup suites (Suites, Run) measure competitors behind one small
+// interface, Map: the XArray's Load and a State batch, the page cache's
+// filemap_get_entry, sync.Map, xsync.MapOf, maps under sync.RWMutex and
+// xsync.RBMutex, and a []atomic.Uint64 as the floor for dense keys; all on
+// the same keys (Keys: dense or sparse, 1K to 16M), the same values and
+// the same access sequence (Sequence: sequential, uniform or zipf), with
+// read/write mixes and 1..GOMAXPROCS goroutines. Results are written in the
+// Go benchmark format and as JSON (Results.WriteFiles), and compared with
+// benchmath's statistics (Compare); the rcu suite (RunRCU) measures the
+// read side of package rcu.
 package bench

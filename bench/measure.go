@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,6 +165,42 @@ func LoadAverage() string {
 		return ""
 	}
 	return f[0]
+}
+
+// CPUIdle returns the share of CPU time (0 to 1) the whole system left
+// idle during d, as Linux's /proc/stat counts it, or -1 where the system
+// does not say. Unlike the load average, which lags by a minute, it says
+// whether other processes are running now.
+func CPUIdle(d time.Duration) float64 {
+	read := func() (idle, total uint64, ok bool) {
+		b, err := os.ReadFile("/proc/stat")
+		if err != nil {
+			return 0, 0, false
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		if len(f) < 5 || f[0] != "cpu" {
+			return 0, 0, false
+		}
+		for i, v := range f[1:] {
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return 0, 0, false
+			}
+			total += n
+			if i == 3 || i == 4 { // idle, iowait
+				idle += n
+			}
+		}
+		return idle, total, true
+	}
+	i1, t1, ok1 := read()
+	time.Sleep(d)
+	i2, t2, ok2 := read()
+	if !ok1 || !ok2 || t2 <= t1 {
+		return -1
+	}
+	return float64(i2-i1) / float64(t2-t1)
 }
 
 // cpuModel returns the processor's model name where the system says it

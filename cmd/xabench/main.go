@@ -1,21 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-// Command xabench runs xabench's benchmark suites and prints their results.
+// Command xabench runs xabench's benchmark suites, prints their results,
+// compares result sets and draws charts.
 //
 // Usage:
 //
 //	xabench [command] [flags]
 //
-// With no arguments it runs the default suite, as "xabench bench" does.
+// With no arguments it runs the headline suite, as "xabench bench" does.
 // "xabench help" lists the commands; "xabench help command" describes one.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 )
 
 // A command is one subcommand of xabench. Adding a capability means adding
@@ -26,7 +30,7 @@ type command struct {
 	// run parses args (everything after the command name) with its own
 	// FlagSet and returns the exit status: 0, 1 for a failure, 2 for a
 	// usage error.
-	run func(args []string, stdout, stderr io.Writer) int
+	run func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	// flags returns the command's FlagSet writing to w, for help; nil if
 	// the command has no flags.
 	flags func(w io.Writer) *flag.FlagSet
@@ -36,19 +40,34 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"bench", "run a benchmark suite and print a table (the default)", benchMain, benchFlags},
+		{"bench", "run a benchmark suite, print a table and write result files (the default)", benchMain, benchFlags},
+		{"compare", "compare two result sets as benchstat does; exit 1 if the hot path regressed", compareMain, compareFlags},
+		{"plot", "draw SVG and PNG charts from result files", plotMain, plotFlags},
+		{"repro", "reproduce a kernel page-cache bug, buggy or fixed; --list names them", reproMain, reproFlags},
+		{"stress", "run every scenario's fixed variant; exit 1 on any violation", stressMain, stressFlags},
 		{"help", "describe xabench or one of its commands", helpMain, nil},
 	}
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// The first interrupt cancels ctx: a running suite stops, keeps what
+	// finished and prints it. A second one kills the program as usual.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(runContext(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run is main with its inputs and outputs made explicit, for tests.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		return benchMain(nil, stdout, stderr)
+		return benchMain(ctx, nil, stdout, stderr)
 	}
 	switch args[0] {
 	case "-h", "-help", "--help":
@@ -57,11 +76,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if strings.HasPrefix(args[0], "-") {
 		// Flags without a command belong to the default command.
-		return benchMain(args, stdout, stderr)
+		return benchMain(ctx, args, stdout, stderr)
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
+			return c.run(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprintf(stderr, "xabench: unknown command %q\n\n", args[0])
@@ -72,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "xabench: benchmarks of a Go model of the Linux page-cache core (rcu, xarray, folios).\n\n")
 	fmt.Fprintf(w, "Usage:\n\n\txabench [command] [flags]\n\n")
-	fmt.Fprintf(w, "With no command, xabench runs the default benchmark suite (as \"xabench bench\").\n\n")
+	fmt.Fprintf(w, "With no command, xabench runs the headline benchmark suite (as \"xabench bench\").\n\n")
 	fmt.Fprintf(w, "Commands:\n\n")
 	for _, c := range commands {
 		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
@@ -80,7 +99,7 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun \"xabench help <command>\" for a command's flags.\n")
 }
 
-func helpMain(args []string, stdout, stderr io.Writer) int {
+func helpMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	switch len(args) {
 	case 0:
 		usage(stdout)

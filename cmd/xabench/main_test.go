@@ -4,6 +4,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,13 +31,21 @@ func TestUsageErrors(t *testing.T) {
 		{"bench", "--suite", "nosuchsuite"},
 		{"bench", "extra"},
 		{"bench", "-benchtime", "0s"},
+		{"bench", "-cpu", "0"},
+		{"bench", "-filter", "("},
+		{"bench", "-filter", "nosuchbenchmark"},
+		{"bench", "--suite", "rcu", "-o", "x"},
+		{"compare"},
+		{"compare", "a"},
+		{"compare", "-threshold", "x", "a", "b"},
+		{"plot", "extra"},
 		{"help", "nosuchcommand"},
 	} {
 		rc, stdout, stderr := runArgs(args...)
 		if rc != 2 {
 			t.Errorf("xabench %v: exit %d; want 2", args, rc)
 		}
-		if !strings.Contains(stderr, "Usage") {
+		if !strings.Contains(stderr, "Usage") && !strings.Contains(stderr, "matches none") {
 			t.Errorf("xabench %v: stderr lacks usage:\n%s", args, stderr)
 		}
 		if stdout != "" {
@@ -75,8 +86,122 @@ func TestBenchRCU(t *testing.T) {
 	if !strings.Contains(stderr, "run 1 of 1") {
 		t.Errorf("no progress on stderr: %q", stderr)
 	}
-	_, _, stderr = runArgs("bench", "-q", "-benchtime", "1ms", "-count", "1")
+	_, _, stderr = runArgs("bench", "--suite", "rcu", "-q", "-benchtime", "1ms", "-count", "1")
 	if stderr != "" {
 		t.Errorf("bench -q wrote to stderr: %q", stderr)
+	}
+}
+
+func TestBenchSmallSuite(t *testing.T) {
+	dir := t.TempDir()
+	rc, stdout, stderr := runArgs("bench", "--suite", "sizes", "--filter", `keys=dense/n=1K/.*impl=(xarray|xsync.MapOf|sync.Map)-\d+$`,
+		"--benchtime", "2ms", "--count", "2", "--cpu", "1,2", "-o", dir)
+	if rc != 0 {
+		t.Fatalf("xabench bench: exit %d\n%s", rc, stderr)
+	}
+	for _, want := range []string{
+		"xabench sizes suite", "machine:", "dense 1K keys, uniform random, reads only, 1 goroutine", "2 goroutines",
+		"xarray Load", "xsync.MapOf", "sync.Map", "÷ xarray", "p99", "B/entry", "allocs/op",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "xarray State batch") {
+		t.Errorf("-filter let other competitors through:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "measurements done") {
+		t.Errorf("no progress on stderr: %q", stderr)
+	}
+	for _, f := range []string{"sizes.txt", "sizes.json", "machine.md"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// The run compared with itself: nothing changed, exit 0.
+	txt := filepath.Join(dir, "sizes.txt")
+	rc, stdout, stderr = runArgs("compare", txt, dir)
+	if rc != 0 || !strings.Contains(stdout, "geomean") || !strings.Contains(stdout, "no hot-path regression") {
+		t.Errorf("compare with itself: exit %d\n%s%s", rc, stdout, stderr)
+	}
+
+	// Charts from its JSON.
+	charts := t.TempDir()
+	rc, stdout, stderr = runArgs("plot", "-i", dir, "-o", charts)
+	if rc != 0 {
+		t.Fatalf("xabench plot: exit %d\n%s", rc, stderr)
+	}
+	for _, f := range []string{
+		"sizes-throughput-dense-1K-rand-read100", "sizes-latency-dense-1K-rand-read100-2", "sizes-bytes-per-entry",
+	} {
+		svg, err := os.ReadFile(filepath.Join(charts, f+".svg"))
+		if err != nil || !strings.Contains(string(svg), "<svg") {
+			t.Errorf("%s.svg: %v", f, err)
+		}
+		png, err := os.ReadFile(filepath.Join(charts, f+".png"))
+		if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+			t.Errorf("%s.png: %v", f, err)
+		}
+		if !strings.Contains(stdout, f+".svg") {
+			t.Errorf("plot did not list %s.svg:\n%s", f, stdout)
+		}
+	}
+}
+
+// writeRuns writes a Go benchmark format file with one line per value.
+func writeRuns(t *testing.T, dir, name string, runs map[string][]float64) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("goos: linux\ngoarch: amd64\n")
+	for _, bench := range []string{"impl=xarray", "impl=sync.Map"} {
+		for _, v := range runs[bench] {
+			fmt.Fprintf(&b, "BenchmarkLookup/keys=dense/n=1M/access=rand/read=100/%s-2 1000000 %g ns/op\n", bench, v)
+		}
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCompareExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	base := []float64{20.1, 19.9, 20.0, 20.3, 19.8, 20.2}
+	slow := []float64{22.3, 22.0, 22.5, 22.1, 21.9, 22.4} // +11%
+	old := writeRuns(t, dir, "old.txt", map[string][]float64{"impl=xarray": base, "impl=sync.Map": base})
+	for _, c := range []struct {
+		name string
+		runs map[string][]float64
+		args []string
+		rc   int
+	}{
+		{"same", map[string][]float64{"impl=xarray": base, "impl=sync.Map": base}, nil, 0},
+		{"hot-slower", map[string][]float64{"impl=xarray": slow, "impl=sync.Map": base}, nil, 1},
+		{"hot-slower-under-threshold", map[string][]float64{"impl=xarray": slow, "impl=sync.Map": base}, []string{"-threshold", "15%"}, 0},
+		{"cold-slower", map[string][]float64{"impl=xarray": base, "impl=sync.Map": slow}, nil, 0},
+		{"hot-faster", map[string][]float64{"impl=xarray": base[:3], "impl=sync.Map": base}, nil, 0},
+	} {
+		new := writeRuns(t, dir, c.name+".txt", c.runs)
+		rc, stdout, stderr := runArgs(append(append([]string{"compare"}, c.args...), old, new)...)
+		if rc != c.rc {
+			t.Errorf("%s: exit %d, want %d\n%s%s", c.name, rc, c.rc, stdout, stderr)
+		}
+		if rc == 1 && !strings.Contains(stdout, "REGRESSION") {
+			t.Errorf("%s: the regression is not marked:\n%s", c.name, stdout)
+		}
+	}
+	corrupt := filepath.Join(dir, "corrupt.txt")
+	os.WriteFile(corrupt, []byte("BenchmarkX-2 100 12.5\n"), 0o644)
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(empty, nil, 0o644)
+	for _, bad := range []string{filepath.Join(dir, "missing.txt"), corrupt, empty} {
+		for _, args := range [][]string{{"compare", old, bad}, {"compare", bad, old}} {
+			rc, stdout, stderr := runArgs(args...)
+			if rc != 2 || stdout != "" || !strings.Contains(stderr, filepath.Base(bad)) {
+				t.Errorf("xabench %v: exit %d, stdout %q, stderr %q", args, rc, stdout, stderr)
+			}
+		}
 	}
 }

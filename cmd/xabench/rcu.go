@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -30,7 +31,13 @@ var readSideLabels = map[string]string{
 	"atomic.Add": "atomic.Int64.Add (one shared counter)",
 }
 
-func runRCUSuite(w, progress io.Writer, o benchOptions) error {
+func runRCUSuite(_ context.Context, w, progress io.Writer, o benchOptions) int {
+	if o.benchtime == 0 {
+		o.benchtime = 200 * time.Millisecond
+	}
+	if o.count == 0 {
+		o.count = 3
+	}
 	rounds := 0
 	est := time.Duration(18*o.count) * o.benchtime
 	fmt.Fprintf(progress, "xabench: rcu suite, %d runs of %v per measurement, about %v\n",
@@ -46,7 +53,7 @@ func runRCUSuite(w, progress io.Writer, o benchOptions) error {
 		},
 	})
 	writeRCUTable(w, res)
-	return nil
+	return 0
 }
 
 func writeRCUTable(w io.Writer, r *bench.RCUResults) {

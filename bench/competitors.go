@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package bench
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/puzpuzpuz/xsync/v3"
+	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/folio/filemap"
+	"github.com/xabench/xabench/rcu"
+	"github.com/xabench/xabench/xarray"
+)
+
+// A Map is one competitor built over a key set: a map from uint64 keys to
+// uint64 values in which every key's value is the key itself.
+//
+// Workers call Load and Store with the keys of the shared access
+// sequence; a Map must allow any number of goroutines to call both at
+// once. Load takes a batch so that the interface call costs nothing
+// measurable; each competitor decides how a batch maps onto its
+// read-side sections (the XArray's Load opens one per key, its State
+// batch one for the whole batch).
+type Map interface {
+	// Load looks up every key of keys and returns the sum of the values
+	// found.
+	Load(keys []uint64) uint64
+	// Store stores key's value at key (the value it already has: the
+	// structure does not change shape, but the writer's path runs).
+	Store(key uint64)
+	// Close releases what the Map holds.
+	Close()
+}
+
+// A Competitor builds a Map over a key set.
+type Competitor struct {
+	Name  string // the benchmark name's impl= value
+	Label string // the table's label
+	// HotPath marks the rows that compare guards against regressions
+	// (see HotPathPattern).
+	HotPath bool
+	// DenseOnly competitors index an array by key: dense keys only.
+	DenseOnly bool
+	// ReadOnly competitors have no store path: read-only mixes only.
+	ReadOnly bool
+	// Reference competitors are the Go maps, which use none of this
+	// project's code: compare divides every run by the geometric mean of
+	// theirs in the same round to take out the machine's drift.
+	Reference bool
+	// Build makes the Map over the fixture's keys.
+	Build func(f *Fixture) (Map, error)
+	// gcCost orders the builds: Run builds the competitors whose heap is
+	// costly for the garbage collector to mark last, so that the
+	// collections that measure the others' memory stay quick.
+	gcCost int
+}
+
+// A Fixture is a key set and what the competitors built over it share:
+// the XArray Load and State batch competitors walk one and the same tree.
+type Fixture struct {
+	Keys   []uint64
+	xa     *xarray.XArray
+	xaRefs int
+}
+
+// NewFixture returns a fixture of the sorted keys.
+func NewFixture(keys []uint64) *Fixture { return &Fixture{Keys: keys} }
+
+// xarray returns the fixture's XArray of its keys, built on first use.
+// Every call must be matched by a call of releaseXArray.
+func (f *Fixture) xarray() (*xarray.XArray, error) {
+	if f.xa == nil {
+		xa, err := newXArray(f.Keys)
+		if err != nil {
+			return nil, err
+		}
+		f.xa = xa
+	}
+	f.xaRefs++
+	return f.xa, nil
+}
+
+// releaseXArray drops a reference to the fixture's XArray and destroys it
+// after the last.
+func (f *Fixture) releaseXArray() {
+	if f.xaRefs--; f.xaRefs == 0 {
+		destroyXArray(f.xa)
+		f.xa = nil
+	}
+}
+
+// Fits reports whether c can run workload w.
+func (c *Competitor) Fits(w Workload) bool {
+	return (!c.DenseOnly || w.Keys.Layout == Dense) && (!c.ReadOnly || w.ReadPct == 100)
+}
+
+// HotPathPattern matches the names (without the -procs suffix) of the
+// benchmarks on the lookup hot path: the XArray's Load, one read-side
+// section per lookup (impl=xarray). "xabench compare" fails when one of
+// them regresses significantly.
+const HotPathPattern = `(^|/)impl=xarray$`
+
+var hotPathRE = regexp.MustCompile(HotPathPattern)
+
+// IsHotPath reports whether the benchmark name (with or without the
+// Benchmark prefix and the -procs suffix) is on the hot path.
+func IsHotPath(name string) bool { return hotPathRE.MatchString(StripProcs(name)) }
+
+// StripProcs removes a -N GOMAXPROCS suffix from a benchmark name.
+func StripProcs(name string) string {
+	i := strings.LastIndexByte(name, '-')
+	if i < 0 || i == len(name)-1 {
+		return name
+	}
+	for _, c := range name[i+1:] {
+		if c < '0' || c > '9' {
+			return name
+		}
+	}
+	return name[:i]
+}
+
+// Competitors returns every competitor, the XArray's Load first: it is
+// the reference of the tables' ratios.
+func Competitors() []*Competitor {
+	return []*Competitor{
+		{Name: "xarray", Label: "xarray Load", HotPath: true, Build: buildXArray},
+		{Name: "xarray-batch", Label: "xarray State batch", Build: buildXArrayBatch},
+		{Name: "filemap", Label: "filemap GetEntry+Put", DenseOnly: true, ReadOnly: true, Build: buildFilemap},
+		{Name: "xsync.MapOf", Reference: true, Label: "xsync.MapOf", Build: buildXsyncMap, gcCost: 1},
+		{Name: "sync.Map", Reference: true, Label: "sync.Map", Build: buildSyncMap, gcCost: 2},
+		{Name: "map+RWMutex", Reference: true, Label: "map+sync.RWMutex", Build: buildRWMap},
+		{Name: "map+RBMutex", Reference: true, Label: "map+xsync.RBMutex", Build: buildRBMap},
+		{Name: "atomic-slice", Label: "[]atomic.Uint64 (floor)", DenseOnly: true, Build: buildSlice},
+	}
+}
+
+// ReferenceImpls returns the names of the reference competitors.
+func ReferenceImpls() []string {
+	var r []string
+	for _, c := range Competitors() {
+		if c.Reference {
+			r = append(r, c.Name)
+		}
+	}
+	return r
+}
+
+// CompetitorByName returns the competitor named name, or nil.
+func CompetitorByName(name string) *Competitor {
+	for _, c := range Competitors() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// slowdownSpins is a test-only knob: when positive, the XArray Load
+// competitor spins that many iterations per lookup on top of the lookup,
+// so that tests can check that compare flags a slower hot path. It is
+// read when a Map is built, so the knob costs the measured loop nothing.
+var slowdownSpins int
+
+// ExtraBytes is implemented by Maps that hold memory outside the Go heap
+// objects they allocate when built (the XArray's node cache is one slab
+// allocated when the program starts).
+type extraBytes interface{ ExtraBytes() int64 }
+
+// nodeCacheFits returns an error if an XArray of keys would not fit in
+// what is left of the node cache.
+func nodeCacheFits(keys []uint64) error {
+	need := int64(TreeNodes(keys))
+	s := xarray.NodeCacheStats()
+	if free := s.Capacity - s.InUse; need > free {
+		return fmt.Errorf("an XArray of %d keys needs %d nodes; the node cache has %d free", len(keys), need, free)
+	}
+	return nil
+}
+
+func newXArray(keys []uint64) (*xarray.XArray, error) {
+	if err := nodeCacheFits(keys); err != nil {
+		return nil, err
+	}
+	xa := xarray.New(0)
+	for _, k := range keys {
+		if _, err := xa.Store(k, xarray.MkValue(k)); err != nil {
+			xa.Destroy()
+			return nil, err
+		}
+	}
+	return xa, nil
+}
+
+// destroyXArray frees xa's nodes and waits for the grace period after
+// which they are back in the cache.
+func destroyXArray(xa *xarray.XArray) {
+	xa.Destroy()
+	xa.Domain().Barrier()
+}
+
+type xaLoad struct {
+	xa *xarray.XArray
+	f  *Fixture
+}
+
+func buildXArray(f *Fixture) (Map, error) {
+	xa, err := f.xarray()
+	if err != nil {
+		return nil, err
+	}
+	if slowdownSpins > 0 {
+		return &xaSlowLoad{xaLoad{xa, f}, slowdownSpins}, nil
+	}
+	return &xaLoad{xa, f}, nil
+}
+
+func (m *xaLoad) Load(keys []uint64) uint64 {
+	var sum uint64
+	for _, k := range keys {
+		sum += m.xa.Load(k).ToValue()
+	}
+	return sum
+}
+
+func (m *xaLoad) Store(k uint64) {
+	if _, err := m.xa.Store(k, xarray.MkValue(k)); err != nil {
+		panic(err)
+	}
+}
+
+func (m *xaLoad) Close()            { m.f.releaseXArray() }
+func (m *xaLoad) ExtraBytes() int64 { return int64(m.xa.Nodes()) * xarray.NodeCacheStats().Bytes }
+
+// xaSlowLoad is xaLoad with slowdownSpins of extra work per lookup.
+type xaSlowLoad struct {
+	xaLoad
+	spins int
+}
+
+func (m *xaSlowLoad) Load(keys []uint64) uint64 {
+	sum := m.xaLoad.Load(keys)
+	spin(m.spins * len(keys))
+	return sum
+}
+
+var spinSink atomic.Uint64
+
+// spin runs a chain of n dependent multiply-adds.
+//
+//go:noinline
+func spin(n int) {
+	x := uint64(1)
+	for i := 0; i < n; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	spinSink.Store(x)
+}
+
+// xaBatch looks a whole batch up under one read-side section, with one
+// State: xas_set + xas_load per key, as find_get_entries and friends do.
+type xaBatch struct{ xaLoad }
+
+func buildXArrayBatch(f *Fixture) (Map, error) {
+	xa, err := f.xarray()
+	if err != nil {
+		return nil, err
+	}
+	return &xaBatch{xaLoad{xa, f}}, nil
+}
+
+func (m *xaBatch) Load(keys []uint64) uint64 {
+	var sum uint64
+	d := m.xa.Domain()
+	xas := xarray.NewState(m.xa, 0)
+	t := d.ReadLock()
+	for _, k := range keys {
+		xas.Set(k)
+		e := xas.Load()
+		for e.IsRetry() {
+			xas.Reset()
+			e = xas.Load()
+		}
+		sum += e.ToValue()
+	}
+	d.ReadUnlock(t)
+	return sum
+}
+
+// fileMap is the page cache of a file of len(keys) pages, every page
+// cached as its own order-0 folio: a lookup is filemap_get_entry (a
+// speculative folio_try_get and xas_reload) and folio_put, and the value
+// is the folio's index.
+type fileMap struct {
+	as *filemap.AddressSpace
+	mm *folio.Memmap
+}
+
+func buildFilemap(f *Fixture) (Map, error) {
+	keys := f.Keys
+	n := len(keys)
+	if n > 0 && keys[n-1] != uint64(n-1) {
+		return nil, fmt.Errorf("filemap needs dense keys")
+	}
+	if err := nodeCacheFits(keys); err != nil {
+		return nil, err
+	}
+	mm := folio.NewMemmap(n + 4096)
+	as := filemap.New(mm, uint64(n), filemap.WithMaxOrder(0))
+	buf := make([]folio.Folio, 0, 4096)
+	for i := 0; i < n; i += 4096 {
+		fs, err := as.Read(uint64(i), uint64(min(4096, n-i)), buf)
+		for _, f := range fs {
+			f.Put()
+		}
+		if err != nil {
+			as.Close()
+			return nil, err
+		}
+	}
+	if got := as.NrPages(); got != int64(n) {
+		as.Close()
+		return nil, fmt.Errorf("filemap: %d pages cached, want %d", got, n)
+	}
+	return &fileMap{as, mm}, nil
+}
+
+func (m *fileMap) Load(keys []uint64) uint64 {
+	var sum uint64
+	for _, k := range keys {
+		e := m.as.GetEntry(k)
+		if e.IsPointer() {
+			f := m.mm.FromEntry(e)
+			sum += f.Index()
+			f.Put()
+		}
+	}
+	return sum
+}
+
+func (m *fileMap) Store(uint64) { panic("bench: filemap has no store path") }
+
+func (m *fileMap) Close() {
+	m.as.Close()
+	rcu.Barrier()
+}
+
+func (m *fileMap) ExtraBytes() int64 {
+	return int64(m.as.Pages().Nodes()) * xarray.NodeCacheStats().Bytes
+}
+
+type xsyncMap struct{ m *xsync.MapOf[uint64, uint64] }
+
+func buildXsyncMap(f *Fixture) (Map, error) {
+	keys := f.Keys
+	m := xsync.NewMapOf[uint64, uint64](xsync.WithPresize(len(keys)))
+	for _, k := range keys {
+		m.Store(k, k)
+	}
+	return &xsyncMap{m}, nil
+}
+
+func (m *xsyncMap) Load(keys []uint64) uint64 {
+	var sum uint64
+	for _, k := range keys {
+		v, _ := m.m.Load(k)
+		sum += v
+	}
+	return sum
+}
+
+func (m *xsyncMap) Store(k uint64) { m.m.Store(k, k) }
+func (m *xsyncMap) Close()         { m.m = nil }
+
+type syncMap struct{ m *sync.Map }
+
+func buildSyncMap(f *Fixture) (Map, error) {
+	keys := f.Keys
+	m := new(sync.Map)
+	for _, k := range keys {
+		m.Store(k, k)
+	}
+	return &syncMap{m}, nil
+}
+
+func (m *syncMap) Load(keys []uint64) uint64 {
+	var sum uint64
+	for _, k := range keys {
+		if v, ok := m.m.Load(k); ok {
+			sum += v.(uint64)
+		}
+	}
+	return sum
+}
+
+func (m *syncMap) Store(k uint64) { m.m.Store(k, k) }
+func (m *syncMap) Close()         { m.m = nil }
+
+type rwMap struct {
+	mu sync.RWMutex
+	m  map[uint64]uint64
+}
+
+func buildRWMap(f *Fixture) (Map, error) {
+	keys := f.Keys
+	m := make(map[uint64]uint64, len(keys))
+	for _, k := range keys {
+		m[k] = k
+	}
+	return &rwMap{m: m}, nil
+}
+
+func (m *rwMap) Load(keys []uint64) uint64 {
+	var sum uint64
+	for _, k := range keys {
+		m.mu.RLock()
+		sum += m.m[k]
+		m.mu.RUnlock()
+	}
+	return sum
+}
+
+func (m *rwMap) Store(k uint64) {
+	m.mu.Lock()
+	m.m[k] = k
+	m.mu.Unlock()
+}
+
+func (m *rwMap) Close() { m.m = nil }
+
+type rbMap struct {
+	mu *xsync.RBMutex
+	m  map[uint64]uint64
+}
+
+func buildRBMap(f *Fixture) (Map, error) {
+	keys := f.Keys
+	m := make(map[uint64]uint64, len(keys))
+	for _, k := range keys {
+		m[k] = k
+	}
+	return &rbMap{mu: xsync.NewRBMutex(), m: m}, nil
+}
+
+func (m *rbMap) Load(keys []uint64) uint64 {
+	var sum uint64
+	for _, k := range keys {
+		t := m.mu.RLock()
+		sum += m.m[k]
+		m.mu.RUnlock(t)
+	}
+	return sum
+}
+
+func (m *rbMap) Store(k uint64) {
+	m.mu.Lock()
+	m.m[k] = k
+	m.mu.Unlock()
+}
+
+func (m *rbMap) Close() { m.m = nil }
+
+type sliceMap struct{ s []atomic.Uint64 }
+
+func buildSlice(f *Fixture) (Map, error) {
+	keys := f.Keys
+	n := len(keys)
+	if n > 0 && keys[n-1] != uint64(n-1) {
+		return nil, fmt.Errorf("the atomic slice needs dense keys")
+	}
+	s := make([]atomic.Uint64, n)
+	for i := range s {
+		s[i].Store(uint64(i))
+	}
+	return &sliceMap{s}, nil
+}
+
+func (m *sliceMap) Load(keys []uint64) uint64 {
+	var sum uint64
+	s := m.s
+	for _, k := range keys {
+		if k < uint64(len(s)) {
+			sum += s[k].Load()
+		}
+	}
+	return sum
+}
+
+func (m *sliceMap) Store(k uint64) { m.s[k].Store(k) }
+func (m *sliceMap) Close()         { m.s = nil }
