@@ -150,7 +150,8 @@ func (r *run) waitWorkers() {
 }
 
 // closeRCU waits for the run's callbacks, unless a dead reader keeps a
-// grace period from ending.
+// grace period from ending. A long run can leave a long queue of node
+// frees, which takes a while under -race: the wait is generous.
 func (r *run) closeRCU() {
 	done := make(chan struct{})
 	go func() {
@@ -159,10 +160,14 @@ func (r *run) closeRCU() {
 	}()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
-		r.report("grace period stalled", "a read-side section never ended: a reader died inside it")
+	case <-time.After(rcuDrainTimeout):
+		r.report("grace period stalled",
+			fmt.Sprintf("the run's RCU callbacks did not drain within %v of its end: a read-side section never ended (a reader died inside it)", rcuDrainTimeout))
 	}
 }
+
+// rcuDrainTimeout bounds closeRCU's wait.
+const rcuDrainTimeout = time.Minute
 
 func (r *run) buggy() bool { return r.variant == Buggy }
 

@@ -111,8 +111,18 @@ func (c *nodeCache) alloc() uint32 {
 }
 
 // release zeroes a node that no reader can reach and returns it
-// (radix_tree_node_rcu_free).
+// (radix_tree_node_rcu_free). After a grace period no reader holds the
+// node, and the grace period orders their loads before these stores, so
+// plain stores suffice; only a protocol-break variant that skips the
+// grace period needs the atomic ones (zeroAtomic).
 func (c *nodeCache) release(h uint32) {
+	nodes[h] = node{}
+	c.put(h)
+}
+
+// releaseNow zeroes a node that readers may still be walking, with
+// atomic stores, and returns it at once (VariantNoGracePeriod).
+func (c *nodeCache) releaseNow(h uint32) {
 	n := &nodes[h]
 	n.hdr.Store(0)
 	n.array.Store(0)
@@ -123,6 +133,10 @@ func (c *nodeCache) release(h uint32) {
 	for i := range n.marks {
 		n.marks[i].Store(0)
 	}
+	c.put(h)
+}
+
+func (c *nodeCache) put(h uint32) {
 	c.mu.Lock()
 	c.free = append(c.free, h)
 	c.mu.Unlock()

@@ -113,7 +113,7 @@ func (xa *XArray) Unlock() {
 	xa.mu.Unlock()
 	if len(batch) > 0 && xa.variant&VariantNoGracePeriod != 0 {
 		for _, h := range batch {
-			cache.release(h)
+			cache.releaseNow(h)
 		}
 		cache.waiting.Add(-int64(len(batch)))
 	} else if len(batch) > 0 {
