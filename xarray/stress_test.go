@@ -815,18 +815,21 @@ func mtIterationCheck(t *testing.T, maxOrder uint, d time.Duration) {
 			stats[0].Add(1)
 		}
 	}
-	taggedIter := func(s *mtStop) {
-		rng := rand.New(rand.NewPCG(1, 2))
+	// walk is one iterator goroutine: a full walk from 0 under one
+	// read-side section, with a Pause, a dropped section and an RCU
+	// barrier one step in 50, checking every entry it meets.
+	walk := func(s *mtStop, seed uint64, what string, stat int, first, next func(*State) Entry) {
+		rng := rand.New(rand.NewPCG(seed, seed+1))
 		xas := NewState(xa, 0)
 		for !s.stopped() {
 			xas.Set(0)
 			tok := dom.ReadLock()
-			for e := xas.FindMarked(math.MaxUint64, mtIterTag); e != Null; e = xas.NextMarked(math.MaxUint64, mtIterTag) {
+			for e := first(&xas); e != Null; e = next(&xas) {
 				if xas.Retry(e) {
 					continue
 				}
 				if msg := pool.check(e, xas.Index()); msg != "" {
-					s.failf("marked iterator: %s", msg)
+					s.failf("%s: %s", what, msg)
 					break
 				}
 				if rng.IntN(50) == 0 {
@@ -837,34 +840,15 @@ func mtIterationCheck(t *testing.T, maxOrder uint, d time.Duration) {
 				}
 			}
 			dom.ReadUnlock(tok)
-			stats[1].Add(1)
+			stats[stat].Add(1)
 		}
 	}
-	untaggedIter := func(s *mtStop) {
-		rng := rand.New(rand.NewPCG(3, 4))
-		xas := NewState(xa, 0)
-		for !s.stopped() {
-			xas.Set(0)
-			tok := dom.ReadLock()
-			for e := xas.Find(math.MaxUint64); e != Null; e = xas.NextEntry(math.MaxUint64) {
-				if xas.Retry(e) {
-					continue
-				}
-				if msg := pool.check(e, xas.Index()); msg != "" {
-					s.failf("iterator: %s", msg)
-					break
-				}
-				if rng.IntN(50) == 0 {
-					xas.Pause()
-					dom.ReadUnlock(tok)
-					dom.Barrier()
-					tok = dom.ReadLock()
-				}
-			}
-			dom.ReadUnlock(tok)
-			stats[2].Add(1)
-		}
-	}
+	marked := func(xas *State) Entry { return xas.FindMarked(math.MaxUint64, mtIterTag) }
+	nextMarked := func(xas *State) Entry { return xas.NextMarked(math.MaxUint64, mtIterTag) }
+	taggedIter := func(s *mtStop) { walk(s, 1, "marked iterator", 1, marked, nextMarked) }
+	present := func(xas *State) Entry { return xas.Find(math.MaxUint64) }
+	nextPresent := func(xas *State) Entry { return xas.NextEntry(math.MaxUint64) }
+	untaggedIter := func(s *mtStop) { walk(s, 3, "iterator", 2, present, nextPresent) }
 	remover := func(s *mtStop) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		for !s.stopped() {

@@ -39,19 +39,11 @@ func TestConcurrent(t *testing.T) {
 	z := folio.NewZsmalloc(e.m)
 
 	var (
-		stop atomic.Bool
+		fl   failures
 		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []string
+		stop = &fl.stop
+		fail = fl.fail
 	)
-	fail := func(format string, args ...any) {
-		mu.Lock()
-		if len(errs) < 20 {
-			errs = append(errs, fmt.Sprintf(format, args...))
-		}
-		mu.Unlock()
-		stop.Store(true)
-	}
 	var stats struct {
 		reads, readNoMem, folios, locked, batches, reclaimed, truncates,
 		invalidated, splits, splitBusy, splitNoMem, checks, zs atomic.Int64
@@ -225,14 +217,14 @@ func TestConcurrent(t *testing.T) {
 	select {
 	case <-joined:
 	case <-time.After(30*time.Second + dur/2):
-		for _, msg := range errs {
+		for _, msg := range fl.messages() {
 			t.Error(msg)
 		}
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		panic(fmt.Sprintf("TestConcurrent: goroutines did not stop within 30s:\n%s", buf))
 	}
-	for _, msg := range errs {
+	for _, msg := range fl.messages() {
 		t.Error(msg)
 	}
 	t.Logf("%v: %d reads (%d ErrNoMemory), %d read batches, %d folios checked (%d under the lock), "+

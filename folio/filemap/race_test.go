@@ -15,24 +15,39 @@ import (
 	"github.com/xabench/xabench/folio"
 )
 
+// failures collects what concurrent workers report, up to 20 messages,
+// and tells them all to stop at the first.
+type failures struct {
+	stop atomic.Bool
+	mu   sync.Mutex
+	errs []string
+}
+
+func (f *failures) fail(format string, args ...any) {
+	f.mu.Lock()
+	if len(f.errs) < 20 {
+		f.errs = append(f.errs, fmt.Sprintf(format, args...))
+	}
+	f.mu.Unlock()
+	f.stop.Store(true)
+}
+
+func (f *failures) messages() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.errs...)
+}
+
 // hammer runs the ops concurrently, each in its own goroutine and in a
 // loop, for dur, and reports what failed.
 func hammer(t *testing.T, dur time.Duration, ops ...func(rng *rand.Rand, fail func(string, ...any))) {
 	t.Helper()
 	var (
-		stop atomic.Bool
+		fl   failures
 		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []string
+		stop = &fl.stop
+		fail = fl.fail
 	)
-	fail := func(format string, args ...any) {
-		mu.Lock()
-		if len(errs) < 10 {
-			errs = append(errs, fmt.Sprintf(format, args...))
-		}
-		mu.Unlock()
-		stop.Store(true)
-	}
 	for i, op := range ops {
 		wg.Add(1)
 		go func() {
@@ -54,7 +69,7 @@ func hammer(t *testing.T, dur time.Duration, ops ...func(rng *rand.Rand, fail fu
 	}
 	stop.Store(true)
 	wg.Wait()
-	for _, msg := range errs {
+	for _, msg := range fl.messages() {
 		t.Error(msg)
 	}
 }
