@@ -85,6 +85,11 @@ const (
 
 // page is struct page. Every field is read by lockless page-cache readers
 // that may hold a stale pfn, so every field is an atomic.
+//
+// Like the kernel's, it is 64 bytes, and the memmap starts on a cache
+// line, so that a page is one cache line: a speculative lookup at a
+// random index (folio_try_get, the mapping recheck, folio_put) misses on
+// one line, not two.
 type page struct {
 	flags    atomic.Uint64
 	refcount atomic.Int32
@@ -93,8 +98,11 @@ type page struct {
 	index    atomic.Uint64
 	private  atomic.Uint64
 	compound atomic.Uint32 // head: order; tail: head pfn | tailBit
-	_        uint32
+	_        [20]byte
 }
+
+// pageSize is the size of a struct page, a cache line.
+const pageSize = 64
 
 // Memmap is the model's physical memory: a fixed array of pages and the
 // allocator over them. Page frame 0 is reserved so that a pfn is never 0
@@ -138,7 +146,7 @@ func NewMemmap(n int, opts ...Option) *Memmap {
 	if n < 2 || n > 1<<30 {
 		panic(fmt.Sprintf("folio: NewMemmap(%d): the model holds 2 to 1<<30 pages", n))
 	}
-	m := &Memmap{pages: make([]page, n)}
+	m := &Memmap{pages: newPages(n)}
 	for i := range m.wait {
 		m.wait[i].cond.L = &m.wait[i].mu
 	}
