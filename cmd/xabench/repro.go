@@ -83,15 +83,26 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
-// progressLine redraws one status line on w, if w is a terminal.
+// progressLine redraws one status line on w if w is a terminal; on a
+// log file or a pipe it writes a plain line every progressEvery instead,
+// so that a long run in CI still shows that it is alive.
 func progressLine(w io.Writer, what string) func(stress.Progress) {
 	if !writerIsTerminal(w) {
-		return nil
+		next := progressEvery
+		return func(p stress.Progress) {
+			if p.Elapsed >= next {
+				fmt.Fprintf(w, "%s: %v, %d ops\n", what, p.Elapsed.Round(time.Second), p.Ops)
+				next += progressEvery
+			}
+		}
 	}
 	return func(p stress.Progress) {
 		fmt.Fprintf(w, "\r%s: %v, %d ops   ", what, p.Elapsed.Round(100*time.Millisecond), p.Ops)
 	}
 }
+
+// progressEvery spaces the progress lines written to a non-terminal.
+const progressEvery = 30 * time.Second
 
 func clearLine(w io.Writer) {
 	if writerIsTerminal(w) {

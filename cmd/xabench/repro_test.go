@@ -6,6 +6,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/xabench/xabench/stress"
 )
 
 func TestReproList(t *testing.T) {
@@ -50,5 +53,19 @@ func TestReproVerdicts(t *testing.T) {
 	code = run([]string{"repro", "marks-after-null", "--variant", "fixed", "--duration", "300ms"}, &out, &errOut)
 	if code != 0 || !strings.HasPrefix(out.String(), "clean:") {
 		t.Fatalf("fixed: exit %d, output:\n%s%s", code, out.String(), errOut.String())
+	}
+}
+
+// On a pipe or a log file, a long run reports a plain line every
+// progressEvery, not a redrawn line.
+func TestProgressLineNotTerminal(t *testing.T) {
+	var buf bytes.Buffer
+	report := progressLine(&buf, "b2-load-sibling fixed")
+	for _, at := range []time.Duration{time.Second, 29 * time.Second, 31 * time.Second, 45 * time.Second, 61 * time.Second} {
+		report(stress.Progress{Elapsed: at, Ops: int64(at / time.Second)})
+	}
+	want := "b2-load-sibling fixed: 31s, 31 ops\nb2-load-sibling fixed: 1m1s, 61 ops\n"
+	if buf.String() != want {
+		t.Fatalf("progress on a non-terminal:\n%q\nwant\n%q", buf.String(), want)
 	}
 }
