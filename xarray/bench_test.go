@@ -458,37 +458,41 @@ func BenchmarkLoadWithWriter(b *testing.B) {
 
 // BenchmarkStateBatch: lookups in batches of 64 inside one read-side
 // section with one State (Set + Load + Retry), against Load, which takes
-// a section per lookup. ns/op is per lookup. Dense 1M, random order.
+// a section per lookup. ns/op is per lookup. Dense 1M, sequential and
+// random order: in sequential order the nodes stay in cache, and the
+// difference between the two is the cost of the read-side section.
 func BenchmarkStateBatch(b *testing.B) {
 	fx := bmNewFixture("dense", 1<<20)
 	defer fx.release()
-	order := fx.rnd
-	mask := len(order) - 1
-	b.Run("State64", func(b *testing.B) {
-		xa := fx.xarray(b)
-		dom := xa.Domain()
-		b.ReportAllocs()
-		b.ResetTimer()
-		var s Entry
-		for i := 0; i < b.N; {
-			tok := dom.ReadLock()
-			xas := NewState(xa, 0)
-			for j := 0; j < 64 && i < b.N; j++ {
-				xas.Set(order[i&mask])
-				e := xas.Load()
-				for xas.Retry(e) {
-					e = xas.Load()
+	for _, access := range []string{"seq", "rand"} {
+		order := fx.order(access)
+		mask := len(order) - 1
+		b.Run(access+"/State64", func(b *testing.B) {
+			xa := fx.xarray(b)
+			dom := xa.Domain()
+			b.ReportAllocs()
+			b.ResetTimer()
+			var s Entry
+			for i := 0; i < b.N; {
+				tok := dom.ReadLock()
+				xas := NewState(xa, 0)
+				for j := 0; j < 64 && i < b.N; j++ {
+					xas.Set(order[i&mask])
+					e := xas.Load()
+					for xas.Retry(e) {
+						e = xas.Load()
+					}
+					s ^= e
+					i++
 				}
-				s ^= e
-				i++
+				dom.ReadUnlock(tok)
 			}
-			dom.ReadUnlock(tok)
-		}
-		bmSinkE = s
-	})
-	b.Run("Load", func(b *testing.B) {
-		bmLoad(b, fx, "xarray", order)
-	})
+			bmSinkE = s
+		})
+		b.Run(access+"/Load", func(b *testing.B) {
+			bmLoad(b, fx, "xarray", order)
+		})
+	}
 }
 
 // BenchmarkStore: stores over existing indices (dense 64K, random order,

@@ -303,7 +303,16 @@ func (xas *State) Load() Entry {
 	h := handleOf(e)
 	shift := uint(nodes[h].shift())
 	for uint(xas.shift) <= shift {
-		e = xas.descendAt(h, shift)
+		// descendAt, with the common case (no sibling) written out so
+		// that the walk makes no call per level.
+		off := uint(xas.index>>shift) & chunkMask
+		e = nodes[h].slot(off)
+		if e.IsSibling() {
+			e = xas.descendAt(h, shift)
+		} else {
+			xas.node = h
+			xas.offset = uint8(off)
+		}
 		if shift == 0 || !e.IsNode() {
 			break
 		}
