@@ -3,6 +3,7 @@
 package stress
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
@@ -30,6 +31,10 @@ type Config struct {
 	Inject     bool          // widen the scenario's race windows
 	// Progress, if set, is called about every 250 ms while the run goes.
 	Progress func(p Progress)
+	// Context, if set, ends the run early when it is done (an interrupt):
+	// the workers stop, the run is torn down and checked as at its end,
+	// and the Result says Interrupted.
+	Context context.Context
 }
 
 // Progress is a snapshot of a running scenario.
@@ -56,13 +61,14 @@ func (v *Violation) String() string {
 
 // Result is what a run did and found.
 type Result struct {
-	Scenario   string
-	Variant    string
-	Seed       uint64
-	Elapsed    time.Duration
-	Ops        int64
-	Violations int64      // all violations reported, the first included
-	First      *Violation // nil when the run was clean
+	Scenario    string
+	Variant     string
+	Seed        uint64
+	Elapsed     time.Duration
+	Ops         int64
+	Violations  int64      // all violations reported, the first included
+	First       *Violation // nil when the run was clean
+	Interrupted bool       // Config.Context ended the run before its time
 }
 
 // Clean reports whether the run found nothing.
@@ -83,7 +89,8 @@ type run struct {
 	first    *Violation
 	wg       sync.WaitGroup
 	workers  atomic.Uint64
-	stuck    bool // workers never came back: leave the objects alone
+	stuck    bool        // workers never came back: leave the objects alone
+	cut      atomic.Bool // Config.Context ended the run early
 
 	rcu     *rcu.Domain // the run's own domain, so a broken run stalls only itself
 	arrays  []*xarray.XArray
@@ -246,6 +253,9 @@ func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
 	if variant != Buggy && variant != Fixed {
 		return Result{}, fmt.Errorf("stress: variant %q: want %q or %q", variant, Buggy, Fixed)
 	}
+	if variant == Buggy && s.Plain {
+		return Result{}, fmt.Errorf("stress: %s is a plain workload: it has only a fixed variant", s.Name)
+	}
 	if cfg.Duration <= 0 {
 		cfg.Duration = 5 * time.Second
 	}
@@ -280,8 +290,22 @@ func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
 			}
 		}()
 	}
+	ran := make(chan struct{})
+	if cfg.Context != nil {
+		go func() {
+			select {
+			case <-cfg.Context.Done():
+				if !r.done() {
+					r.cut.Store(true)
+					r.stop.Store(true)
+				}
+			case <-ran:
+			}
+		}()
+	}
 	teardown := s.run(r)
 	r.waitWorkers()
+	close(ran)
 	if !r.stuck {
 		if teardown != nil {
 			teardown()
@@ -292,5 +316,6 @@ func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
 		close(progressDone)
 	}
 	return Result{Scenario: s.Name, Variant: variant, Seed: cfg.Seed, Elapsed: time.Since(r.start),
-		Ops: r.ops.Load(), Violations: r.found.Load(), First: r.first}, nil
+		Ops: r.ops.Load(), Violations: r.found.Load(), First: r.first,
+		Interrupted: r.cut.Load() && r.first == nil}, nil
 }

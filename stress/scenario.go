@@ -4,6 +4,7 @@ package stress
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -14,6 +15,7 @@ type Scenario struct {
 	Commit  string // the fix, or "protocol" for a deliberate break
 	Summary string // one line
 	Points  []Point
+	Plain   bool // a workload (see Workloads): it has no buggy variant
 	run     func(r *run) (teardown func())
 }
 
@@ -25,17 +27,18 @@ type Point struct {
 }
 
 // Scenarios returns every scenario, in the order bugs.md gives them.
-func Scenarios() []*Scenario { return scenarios }
+func Scenarios() []*Scenario { return slices.Clone(scenarios) }
 
-// Lookup returns the named scenario.
+// Lookup returns the named scenario or workload.
 func Lookup(name string) (*Scenario, error) {
-	for _, s := range scenarios {
+	all := append(Scenarios(), workloads...)
+	for _, s := range all {
 		if s.Name == name {
 			return s, nil
 		}
 	}
 	var names []string
-	for _, s := range scenarios {
+	for _, s := range all {
 		names = append(names, s.Name)
 	}
 	return nil, fmt.Errorf("stress: no scenario %q (have %v)", name, names)

@@ -30,7 +30,7 @@ func reproFlags(w io.Writer) *flag.FlagSet {
 	fs.String("o", "", "with --table, also write the table as Markdown to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(w, "Usage:\n\n\txabench repro --list\n\txabench repro SCENARIO [--variant buggy|fixed] [--duration 10s] [--seed N] [--goroutines N] [--inject=true]\n\txabench repro --table [--seeds 20] [--duration 10s] [-o FILE]\n\n")
-		fmt.Fprintf(w, "Runs a model of a kernel page-cache bug, buggy or fixed, until a violation\nis found or the time is up. Exit status: 0 clean, 1 violation, 2 usage.\n\nFlags:\n\n")
+		fmt.Fprintf(w, "Runs a model of a kernel page-cache bug, buggy or fixed, until a violation\nis found or the time is up. Exit status: 0 clean, 1 violation, 2 usage,\n130 interrupted (the run stops at the first interrupt and says so).\n\nFlags:\n\n")
 		fs.PrintDefaults()
 	}
 	return fs
@@ -69,6 +69,7 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Goroutines: get("goroutines").(flag.Getter).Get().(int),
 		Inject:     get("inject").(flag.Getter).Get().(bool),
 		Progress:   progressLine(stderr, name+" "+get("variant").String()),
+		Context:    ctx,
 	}
 	res, err := s.Run(get("variant").String(), cfg)
 	clearLine(stderr)
@@ -77,11 +78,23 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	printVerdict(stdout, res)
-	if !res.Clean() {
+	return exitStatus(res)
+}
+
+// exitStatus is the exit status of one run: 1 for a violation, 130 for
+// a clean run cut short by an interrupt, else 0.
+func exitStatus(res stress.Result) int {
+	switch {
+	case !res.Clean():
 		return 1
+	case res.Interrupted:
+		return exitInterrupted
 	}
 	return 0
 }
+
+// exitInterrupted is the shell's status for a program ended by SIGINT.
+const exitInterrupted = 130
 
 // progressLine redraws one status line on w if w is a terminal; on a
 // log file or a pipe it writes a plain line every progressEvery instead,
@@ -116,10 +129,19 @@ func listScenarios(w io.Writer) {
 	for _, s := range stress.Scenarios() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Commit, s.Summary)
 	}
+	fmt.Fprintln(tw, "\nworkload\t\twhat it runs (fixed only; xabench stress runs them too)")
+	for _, s := range stress.Workloads() {
+		fmt.Fprintf(tw, "%s\t\t%s\n", s.Name, s.Summary)
+	}
 	tw.Flush()
 }
 
 func printVerdict(w io.Writer, res stress.Result) {
+	if res.Interrupted {
+		fmt.Fprintf(w, "interrupted: %s %s stopped after %v, %d ops, seed %d: no violation so far\n",
+			res.Scenario, res.Variant, res.Elapsed.Round(time.Millisecond), res.Ops, res.Seed)
+		return
+	}
 	if res.Clean() {
 		fmt.Fprintf(w, "clean: %s %s ran %v, %d ops, seed %d: no violation\n",
 			res.Scenario, res.Variant, res.Elapsed.Round(time.Millisecond), res.Ops, res.Seed)
@@ -127,6 +149,14 @@ func printVerdict(w io.Writer, res stress.Result) {
 	}
 	fmt.Fprintf(w, "VIOLATION in %s %s after %v (%d ops):\n\n%v\n",
 		res.Scenario, res.Variant, res.First.After.Round(time.Microsecond), res.Ops, res.First)
+}
+
+// tableInterrupted ends a --table run that an interrupt cut short: a
+// table of partial runs would read as missed detections.
+func tableInterrupted(stderr io.Writer) int {
+	clearLine(stderr)
+	fmt.Fprintf(stderr, "xabench repro: interrupted; no table written\n")
+	return exitInterrupted
 }
 
 // reproTable runs each buggy variant over seeds 1..n and each fixed
@@ -144,11 +174,14 @@ func reproTable(ctx context.Context, stdout, stderr io.Writer, n int, d time.Dur
 		var times []time.Duration
 		var ops int64
 		for seed := uint64(1); seed <= uint64(n) && ctx.Err() == nil; seed++ {
-			res, err := s.Run(stress.Buggy, stress.Config{Duration: d, Seed: seed, Inject: true,
+			res, err := s.Run(stress.Buggy, stress.Config{Duration: d, Seed: seed, Inject: true, Context: ctx,
 				Progress: progressLine(stderr, fmt.Sprintf("%s buggy seed %d", s.Name, seed))})
 			if err != nil {
 				fmt.Fprintf(stderr, "xabench repro: %v\n", err)
 				return 2
+			}
+			if res.Interrupted {
+				return tableInterrupted(stderr)
 			}
 			ops += res.Ops
 			if !res.Clean() {
@@ -163,12 +196,15 @@ func reproTable(ctx context.Context, stdout, stderr io.Writer, n int, d time.Dur
 			p90 = times[min(len(times)-1, len(times)*9/10)].Round(time.Millisecond).String()
 		}
 		rows = append(rows, []string{s.Name, "buggy", fmt.Sprintf("%d/%d", len(times), n), med, p90, fmt.Sprint(ops / int64(n))})
-		res, err := s.Run(stress.Fixed, stress.Config{Duration: d, Seed: 1, Inject: true,
+		res, err := s.Run(stress.Fixed, stress.Config{Duration: d, Seed: 1, Inject: true, Context: ctx,
 			Progress: progressLine(stderr, s.Name+" fixed")})
 		clearLine(stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "xabench repro: %v\n", err)
 			return 2
+		}
+		if res.Interrupted {
+			return tableInterrupted(stderr)
 		}
 		det := "0/1"
 		if !res.Clean() {
@@ -201,11 +237,11 @@ func reproTable(ctx context.Context, stdout, stderr io.Writer, n int, d time.Dur
 func stressFlags(w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("stress", flag.ContinueOnError)
 	fs.SetOutput(w)
-	fs.Duration("duration", 70*time.Second, "total time, shared between the scenarios")
+	fs.Duration("duration", 90*time.Second, "total time, shared between the scenarios")
 	fs.Uint64("seed", 1, "the runs' seed")
 	fs.Usage = func() {
-		fmt.Fprintf(w, "Usage:\n\n\txabench stress [--duration 70s] [--seed N]\n\n")
-		fmt.Fprintf(w, "Runs every scenario's fixed variant, sharing the duration, with race\nwindows widened. Exit status: 0 clean, 1 violation, 2 usage.\n\nFlags:\n\n")
+		fmt.Fprintf(w, "Usage:\n\n\txabench stress [--duration 90s] [--seed N]\n\n")
+		fmt.Fprintf(w, "Runs every scenario's fixed variant and every plain workload, sharing\nthe duration, with race windows widened. Exit status: 0 clean, 1 violation,\n2 usage, 130 interrupted.\n\nFlags:\n\n")
 		fs.PrintDefaults()
 	}
 	return fs
@@ -218,14 +254,14 @@ func stressMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	total := fs.Lookup("duration").Value.(flag.Getter).Get().(time.Duration)
 	seed := fs.Lookup("seed").Value.(flag.Getter).Get().(uint64)
-	all := stress.Scenarios()
+	all := append(stress.Scenarios(), stress.Workloads()...)
 	each := total / time.Duration(len(all))
 	status := 0
 	for _, s := range all {
 		if ctx.Err() != nil {
 			break
 		}
-		res, err := s.Run(stress.Fixed, stress.Config{Duration: each, Seed: seed, Inject: true,
+		res, err := s.Run(stress.Fixed, stress.Config{Duration: each, Seed: seed, Inject: true, Context: ctx,
 			Progress: progressLine(stderr, s.Name+" fixed")})
 		clearLine(stderr)
 		if err != nil {
@@ -233,8 +269,8 @@ func stressMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return 2
 		}
 		printVerdict(stdout, res)
-		if !res.Clean() {
-			status = 1
+		if code := exitStatus(res); code != 0 && status != 1 {
+			status = code
 		}
 	}
 	return status

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,26 @@ func TestProgressLineNotTerminal(t *testing.T) {
 	want := "b2-load-sibling fixed: 31s, 31 ops\nb2-load-sibling fixed: 1m1s, 61 ops\n"
 	if buf.String() != want {
 		t.Fatalf("progress on a non-terminal:\n%q\nwant\n%q", buf.String(), want)
+	}
+}
+
+// An interrupt stops a long run at once: the run is torn down and
+// checked, the verdict says it was cut short, and the status is 130.
+func TestReproInterrupted(t *testing.T) {
+	for _, args := range [][]string{
+		{"repro", "pagecache-mix", "--variant", "fixed", "--duration", "10m"},
+		{"stress", "--duration", "1h"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		var out, errOut bytes.Buffer
+		start := time.Now()
+		code := runContext(ctx, args, &out, &errOut)
+		cancel()
+		if took := time.Since(start); took > 30*time.Second {
+			t.Errorf("%v: took %v to stop after the interrupt", args, took)
+		}
+		if code != exitInterrupted || !strings.HasPrefix(out.String(), "interrupted: ") {
+			t.Errorf("%v: exit %d, output:\n%s%s", args, code, out.String(), errOut.String())
+		}
 	}
 }
