@@ -285,11 +285,13 @@ func runWorkers(ctx context.Context, m Map, seq []uint64, readPct, procs int, du
 }
 
 // work is one worker: batches of the sequence from start, wrapping
-// around, until stop. One batch in sampleEvery is timed (while lat has
-// room), and its time divided by its operations is appended to lat.
+// around, until stop, and at least one, so that a measurement never
+// counts zero operations when a busy machine schedules a worker late.
+// One batch in sampleEvery is timed (while lat has room), and its time
+// divided by its operations is appended to lat.
 func work(m Map, seq []uint64, start, readPct int, stop *atomic.Bool, lat []float64) (ops int64, sum uint64, _ []float64) {
 	pos := start
-	for k := 0; !stop.Load(); k++ {
+	for k := 0; k == 0 || !stop.Load(); k++ {
 		end := min(pos+Batch, len(seq))
 		chunk := seq[pos:end]
 		timed := lat != nil && k%sampleEvery == 0 && len(lat) < cap(lat)

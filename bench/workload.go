@@ -109,10 +109,10 @@ const MaxSparseGap = 64
 
 // SparseGap returns the mean gap between sparse keys for a set of n: 64,
 // or the largest power of two below it for which the XArray of the keys
-// needs at most half the node cache (NodeCacheStats().Capacity nodes of
-// NodeCacheStats().Bytes each), so that a sparse XArray always fits beside
-// the suite's other arrays. It depends only on n and the cache's
-// capacity, so a key set is the same from run to run.
+// needs at most half of nodeBudget nodes (of NodeCacheStats().Bytes
+// each), so that a sparse XArray fits beside the suite's other arrays in
+// the memory of a small machine. It depends only on n, so a key set is
+// the same from run to run and from machine to machine.
 func SparseGap(n int) int {
 	sparseGapMu.Lock()
 	defer sparseGapMu.Unlock()
@@ -124,13 +124,17 @@ func SparseGap(n int) int {
 	return g
 }
 
+// nodeBudget bounds the nodes of the suites' sparse arrays: 4M nodes,
+// 2.2 GiB (the node cache's whole capacity when the baseline was taken).
+const nodeBudget = 1<<22 - 1025
+
 var (
 	sparseGapMu sync.Mutex
 	sparseGaps  = map[int]int{}
 )
 
 func sparseGap(n int) int {
-	limit := xarray.NodeCacheStats().Capacity / 2
+	limit := min(xarray.NodeCacheStats().Capacity, nodeBudget) / 2
 	gap := MaxSparseGap
 	for gap > 1 && int64(n)*int64(gap) > limit*64 { // more than limit leaves even if packed
 		gap /= 2

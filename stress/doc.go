@@ -16,4 +16,10 @@
 // cache and its XArray are validated under the lock while the workload
 // runs; bad_page reports at free and livelocked lookups are violations.
 // Race windows named in bugs.md can be widened with internal/inject.
+//
+// Workloads (pagecache-mix, xarray-mix) are Scenarios with only a fixed
+// variant: every path of the page cache, or every write of the XArray's
+// normal API, at once against lockless readers, with the same checkers.
+// They look for the bug that has no scenario yet; a test runs them with
+// the scenarios' bugs to show that they would catch those.
 package stress

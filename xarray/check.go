@@ -53,7 +53,7 @@ func (xa *XArray) Check() error {
 }
 
 func (xa *XArray) checkNode(h uint32, base uint64) error {
-	if h < firstHandle || h >= maxNodes {
+	if h < firstHandle || h >= capacity {
 		return fmt.Errorf("xarray check: bad node handle %d at index %#x", h, base)
 	}
 	n := &nodes[h]

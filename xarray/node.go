@@ -54,15 +54,15 @@ const (
 	// firstHandle is the lowest node handle: a node entry must exceed
 	// 4096 to be told apart from siblings, RetryEntry and ZeroEntry.
 	firstHandle = 1025
-	// maxNodes bounds the node cache. The array is reserved up front but
-	// the operating system backs only the pages that are touched.
-	maxNodes = 1 << 22
 	// arrayRCUFree marks a node waiting for its grace period (XA_RCU_FREE).
 	arrayRCUFree = ^uint32(0)
 )
 
-// nodes is the node cache: the slab of every node of every XArray.
-var nodes = new([maxNodes]node)
+// nodes is the node cache: the slab of every node of every XArray. Its
+// address space is reserved up front (reserveNodes), for maxNodes nodes
+// where the system allows it, and the operating system backs only the
+// pages that are touched; handles below capacity exist.
+var nodes, capacity = reserveNodes()
 
 // nodeEntry is xa_mk_node.
 func nodeEntry(h uint32) Entry { return Entry(h)<<2 | 2 }
@@ -99,7 +99,7 @@ func (c *nodeCache) alloc() uint32 {
 	if n := len(c.free); n > 0 {
 		h = c.free[n-1]
 		c.free = c.free[:n-1]
-	} else if c.next < maxNodes {
+	} else if c.next < capacity {
 		h = c.next
 		c.next++
 	}
@@ -159,7 +159,7 @@ func NodeCacheStats() CacheStats {
 	free := int64(len(cache.free))
 	cache.mu.Unlock()
 	return CacheStats{
-		Capacity: maxNodes - firstHandle,
+		Capacity: int64(capacity - firstHandle),
 		InUse:    cache.inUse.Load(),
 		Waiting:  cache.waiting.Load(),
 		Free:     free,
@@ -175,7 +175,7 @@ const nodeBytes = int64(16 + 8*chunkSize + 8*maxMarks)
 type Node struct{ h uint32 }
 
 // Valid reports whether n names a node.
-func (n Node) Valid() bool { return n.h >= firstHandle && n.h < maxNodes }
+func (n Node) Valid() bool { return n.h >= firstHandle && n.h < capacity }
 
 // Handle returns the node's handle in the node cache.
 func (n Node) Handle() uint32 { return n.h }
