@@ -493,6 +493,35 @@ func BenchmarkStateBatch(b *testing.B) {
 			bmLoad(b, fx, "xarray", order)
 		})
 	}
+	// Sequential access the kernel's way: xas_next steps the cursor to
+	// the next index, one slot load while it stays in the leaf, instead
+	// of a walk from the root per index. ns/op is per entry.
+	b.Run("seq/Next64", func(b *testing.B) {
+		xa := fx.xarray(b)
+		dom := xa.Domain()
+		n := len(fx.keys)
+		b.ReportAllocs()
+		b.ResetTimer()
+		var s Entry
+		for i := 0; i < b.N; {
+			tok := dom.ReadLock()
+			xas := NewState(xa, uint64(i%n))
+			e := xas.Load()
+			for j := 0; ; {
+				s += e
+				i++
+				if j++; j == 64 || i >= b.N || i%n == 0 {
+					break
+				}
+				e = xas.Next()
+			}
+			dom.ReadUnlock(tok)
+		}
+		if s == 0 {
+			b.Fatal("nothing loaded")
+		}
+		bmSinkE = s
+	})
 }
 
 // BenchmarkStore: stores over existing indices (dense 64K, random order,
