@@ -503,14 +503,18 @@ func BenchmarkStateBatch(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		var s Entry
-		for i := 0; i < b.N; {
+		for i, idx := 0, 0; i < b.N; {
 			tok := dom.ReadLock()
-			xas := NewState(xa, uint64(i%n))
+			xas := NewState(xa, uint64(idx))
 			e := xas.Load()
 			for j := 0; ; {
 				s += e
 				i++
-				if j++; j == 64 || i >= b.N || i%n == 0 {
+				if idx++; idx == n {
+					idx = 0
+					break
+				}
+				if j++; j == 64 || i >= b.N {
 					break
 				}
 				e = xas.Next()

@@ -291,13 +291,16 @@ func (xas *State) FindConflict() Entry {
 // Null and internal entries, siblings included: it is not for arrays
 // with multi-index entries. The index wraps from the largest to 0.
 func (xas *State) Next() Entry {
-	h := xas.node
-	if xas.notNode() || nodes[h].shift() != 0 || xas.offset == chunkMask {
+	// Written to stay within the inliner's budget: the step inside a
+	// leaf is a handful of instructions, as the kernel's inline xas_next.
+	n := &nodes[xas.node]
+	off := xas.offset + 1
+	if xas.node < firstHandle || off == chunkSize || uint8(n.hdr.Load()) != 0 {
 		return xas.nextSlow()
 	}
 	xas.index++
-	xas.offset++
-	return nodes[h].slot(uint(xas.offset))
+	xas.offset = off
+	return Entry(n.slots[off&chunkMask].Load())
 }
 
 // nextSlow is __xas_next.
