@@ -151,6 +151,16 @@ func printVerdict(w io.Writer, res stress.Result) {
 		res.Scenario, res.Variant, res.First.After.Round(time.Microsecond), res.Ops, res.First)
 }
 
+// roundDetection formats a time to detection: to the millisecond, or to
+// the microsecond below one, so that a detection in 300µs does not read
+// as 0s.
+func roundDetection(d time.Duration) string {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
 // tableInterrupted ends a --table run that an interrupt cut short: a
 // table of partial runs would read as missed detections.
 func tableInterrupted(stderr io.Writer) int {
@@ -192,8 +202,8 @@ func reproTable(ctx context.Context, stdout, stderr io.Writer, n int, d time.Dur
 		med, p90 := "-", "-"
 		if len(times) > 0 {
 			slices.Sort(times)
-			med = times[len(times)/2].Round(time.Millisecond).String()
-			p90 = times[min(len(times)-1, len(times)*9/10)].Round(time.Millisecond).String()
+			med = roundDetection(times[len(times)/2])
+			p90 = roundDetection(times[min(len(times)-1, len(times)*9/10)])
 		}
 		rows = append(rows, []string{s.Name, "buggy", fmt.Sprintf("%d/%d", len(times), n), med, p90, fmt.Sprint(ops / int64(n))})
 		res, err := s.Run(stress.Fixed, stress.Config{Duration: d, Seed: 1, Inject: true, Context: ctx,
