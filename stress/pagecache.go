@@ -67,15 +67,30 @@ func runB1(r *run) func() {
 			})
 		})
 	}
+	z := r.goMemoryPressure(m, 64)
+	r.goFilesValidator(files)
+	return func() { r.finalCheck(files, z) }
+}
+
+// goMemoryPressure starts a worker that reclaims up to batch pages of m
+// at a time, leaving shadow entries, while a movable-ops tenant takes
+// and gives back up to batch pages, the freed ones among them. It
+// returns the tenant, for the final check.
+func (r *run) goMemoryPressure(m *folio.Memmap, batch int) *folio.Zsmalloc {
 	z := folio.NewZsmalloc(m)
 	r.goWorker(func(rng *rand.Rand) {
 		r.loop(func() {
-			filemap.Reclaim(m, 64)
-			z.Grow(rng.IntN(64))
-			z.Shrink(rng.IntN(64))
+			filemap.Reclaim(m, batch)
+			z.Grow(rng.IntN(batch))
+			z.Shrink(rng.IntN(batch))
 			time.Sleep(time.Duration(rng.IntN(100)) * time.Microsecond)
 		})
 	})
+	return z
+}
+
+// goFilesValidator validates every file under its lock every 5 ms.
+func (r *run) goFilesValidator(files []*filemap.AddressSpace) {
 	r.goValidator(5*time.Millisecond, func() error {
 		for _, as := range files {
 			if err := as.Check(); err != nil {
@@ -84,7 +99,6 @@ func runB1(r *run) func() {
 		}
 		return nil
 	})
-	return func() { r.finalCheck(files, z) }
 }
 
 // goLookups starts n readers that look up random indices of as below

@@ -111,23 +111,8 @@ func runPageCacheMix(r *run) func() {
 			})
 		})
 	}
-	z := folio.NewZsmalloc(m)
-	r.goWorker(func(rng *rand.Rand) {
-		r.loop(func() {
-			filemap.Reclaim(m, 32)
-			z.Grow(rng.IntN(32))
-			z.Shrink(rng.IntN(32))
-			time.Sleep(time.Duration(rng.IntN(100)) * time.Microsecond)
-		})
-	})
-	r.goValidator(5*time.Millisecond, func() error {
-		for _, as := range files {
-			if err := as.Check(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	z := r.goMemoryPressure(m, 32)
+	r.goFilesValidator(files)
 	return func() { r.finalCheck(files, z) }
 }
 
