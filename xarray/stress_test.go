@@ -557,70 +557,60 @@ func TestRegression3(t *testing.T) {
 		}
 	}
 
+	// walk collects what one walk from index 0 sees under one read-side
+	// section, marked (Mark0) or not: first runs before the first entry
+	// is looked at, and pauseAt0 pauses the walk after index 0. It stops
+	// after 10 entries, so a walk that loops still ends.
+	walk := func(marked bool, first func(), pauseAt0 bool) []seen {
+		var got []seen
+		tok := dom.ReadLock()
+		defer dom.ReadUnlock(tok)
+		xas := NewState(xa, 0)
+		step := func(find bool) Entry {
+			switch {
+			case marked && find:
+				return xas.FindMarked(math.MaxUint64, Mark0)
+			case marked:
+				return xas.NextMarked(math.MaxUint64, Mark0)
+			case find:
+				return xas.Find(math.MaxUint64)
+			}
+			return xas.NextEntry(math.MaxUint64)
+		}
+		for e := step(true); e != Null && len(got) <= 10; e = step(false) {
+			if first != nil {
+				first()
+				first = nil
+			}
+			if xas.Retry(e) {
+				continue
+			}
+			got = append(got, seen{xas.Index(), e})
+			if pauseAt0 && xas.Index() == 0 {
+				xas.Pause()
+			}
+		}
+		return got
+	}
+
 	// Marked walk; the first entry makes the tree grow under the walk.
 	if _, err := xa.Store(0, ptr0); err != nil {
 		t.Fatal(err)
 	}
 	xa.SetMark(0, Mark0)
-	var got []seen
-	first := true
-	tok := dom.ReadLock()
-	xas := NewState(xa, 0)
-	for e := xas.FindMarked(math.MaxUint64, Mark0); e != Null; e = xas.NextMarked(math.MaxUint64, Mark0) {
-		if first {
-			xa.Store(1, ptr1)
-			xa.SetMark(1, Mark0)
-			first = false
-		}
-		if xas.Retry(e) {
-			continue
-		}
-		got = append(got, seen{xas.Index(), e})
-		if len(got) > 10 {
-			break
-		}
-	}
-	dom.ReadUnlock(tok)
+	got := walk(true, func() {
+		xa.Store(1, ptr1)
+		xa.SetMark(1, Mark0)
+	}, false)
 	checkSeen("marked walk, insert at 1", got, []uint64{0})
 	xa.Erase(1)
 
 	// Plain walk; the same.
-	got, first = nil, true
-	tok = dom.ReadLock()
-	xas = NewState(xa, 0)
-	for e := xas.Find(math.MaxUint64); e != Null; e = xas.NextEntry(math.MaxUint64) {
-		if first {
-			xa.Store(1, ptr1)
-			first = false
-		}
-		if xas.Retry(e) {
-			continue
-		}
-		got = append(got, seen{xas.Index(), e})
-		if len(got) > 10 {
-			break
-		}
-	}
-	dom.ReadUnlock(tok)
+	got = walk(false, func() { xa.Store(1, ptr1) }, false)
 	checkSeen("walk, insert at 1", got, []uint64{0})
 
 	// Plain walk with a pause at index 0: both entries, in order.
-	got = nil
-	tok = dom.ReadLock()
-	xas = NewState(xa, 0)
-	for e := xas.Find(math.MaxUint64); e != Null; e = xas.NextEntry(math.MaxUint64) {
-		if xas.Retry(e) {
-			continue
-		}
-		got = append(got, seen{xas.Index(), e})
-		if xas.Index() == 0 {
-			xas.Pause()
-		}
-		if len(got) > 10 {
-			break
-		}
-	}
-	dom.ReadUnlock(tok)
+	got = walk(false, nil, true)
 	checkSeen("walk, pause at 0", got, []uint64{0, 1})
 	if len(got) != 2 {
 		t.Errorf("walk, pause at 0: %v, want exactly 0 and 1", got)
@@ -629,22 +619,7 @@ func TestRegression3(t *testing.T) {
 	// Marked walk with a pause at index 0.
 	xa.SetMark(0, Mark0)
 	xa.SetMark(1, Mark0)
-	got = nil
-	tok = dom.ReadLock()
-	xas = NewState(xa, 0)
-	for e := xas.FindMarked(math.MaxUint64, Mark0); e != Null; e = xas.NextMarked(math.MaxUint64, Mark0) {
-		if xas.Retry(e) {
-			continue
-		}
-		got = append(got, seen{xas.Index(), e})
-		if xas.Index() == 0 {
-			xas.Pause()
-		}
-		if len(got) > 10 {
-			break
-		}
-	}
-	dom.ReadUnlock(tok)
+	got = walk(true, nil, true)
 	checkSeen("marked walk, pause at 0", got, []uint64{0, 1})
 	if len(got) != 2 {
 		t.Errorf("marked walk, pause at 0: %v, want exactly 0 and 1", got)
@@ -654,8 +629,8 @@ func TestRegression3(t *testing.T) {
 	// shrinks the tree; the dead node's slot 0 reads RetryEntry and the
 	// walk restarts from the head, where 0 now lives.
 	got = nil
-	tok = dom.ReadLock()
-	xas = NewState(xa, 0)
+	tok := dom.ReadLock()
+	xas := NewState(xa, 0)
 	e := xas.Find(math.MaxUint64)
 	if e != ptr0 || xas.Index() != 0 || !xas.IsNode() {
 		t.Fatalf("Find from 0 = %v at %d (on a node: %v), want %v at 0 in a node", e, xas.Index(), xas.IsNode(), ptr0)
