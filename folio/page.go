@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/xabench/xabench/internal/cpu"
 	"github.com/xabench/xabench/xarray"
 )
 
@@ -108,7 +109,8 @@ const pageSize = 64
 // allocator over them. Page frame 0 is reserved so that a pfn is never 0
 // and a folio's Entry is never Null.
 type Memmap struct {
-	pages []page
+	pages []page // read by every lookup; the allocator's words start a line pair later
+	_     cpu.CacheLinePad
 	zone  zone
 	pcp   []pcpList
 	wait  [waitTableSize]waitQueue

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/xabench/xabench/internal/cpu"
 )
 
 // node is struct xa_node. Nodes live in one flat array, nodes, and are
@@ -81,12 +83,17 @@ func (n *node) parentNode() uint32 { return n.parent.Load() }
 
 // nodeCache hands out node handles. Freed handles are reused at once,
 // last in first out, as a slab would.
+//
+// It is padded on both sides so that its writes, on every allocation and
+// free, do not share a cache line with nodes, which every walk reads.
 type nodeCache struct {
+	_       cpu.CacheLinePad
 	mu      sync.Mutex
 	free    []uint32
 	next    uint32 // lowest handle never handed out
 	inUse   atomic.Int64
 	waiting atomic.Int64
+	_       cpu.CacheLinePad
 }
 
 var cache = nodeCache{next: firstHandle}

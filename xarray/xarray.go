@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/xabench/xabench/internal/cpu"
 	"github.com/xabench/xabench/internal/inject"
 	"github.com/xabench/xabench/rcu"
 )
@@ -20,14 +21,23 @@ import (
 // RCU domain. Nodes that leave the tree return to the node cache after a
 // grace period of that domain.
 type XArray struct {
-	mu      sync.Mutex
+	// What every lockless walk reads. Writers change head and flags only
+	// when the tree grows or shrinks or a root mark changes.
 	head    atomic.Uint64 // xa_head
 	flags   atomic.Uint32 // Flags, with the root marks in the high bits
 	id      uint32
 	variant Variant
 	rcu     *rcu.Domain
 	faults  *Faults
+
+	// The lock, and what only its holder touches, on cache lines of their
+	// own: every write takes the lock, and a lock word beside head made
+	// every reader's Load miss on head while one goroutine stored (the
+	// kernel's struct xarray has them side by side; see LoadWithWriter).
+	_       cpu.CacheLinePad
+	mu      sync.Mutex
 	pending []uint32 // nodes unlinked under the lock, freed at Unlock
+	_       cpu.CacheLinePad
 }
 
 // Variant selects kernel behaviour that changed between versions, for

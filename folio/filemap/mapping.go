@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/internal/cpu"
 	"github.com/xabench/xabench/internal/inject"
 	"github.com/xabench/xabench/xarray"
 )
@@ -58,24 +59,30 @@ var (
 )
 
 // AddressSpace is struct address_space: one file's page cache.
+//
+// The fields that lookups read come first; the counters and the lock that
+// every add and delete writes sit on cache lines of their own after them.
 type AddressSpace struct {
 	m        *folio.Memmap
 	id       uint64 // the folio->mapping value of this file's folios
 	pages    *xarray.XArray
-	nrpages  atomic.Int64
 	size     atomic.Uint64 // file size in pages (i_size >> PAGE_SHIFT)
 	variant  Variant
 	maxOrder uint
-
-	// InvalidateLock is mapping->invalidate_lock: truncation and
-	// invalidation take it for writing, the read path that adds folios
-	// for reading.
-	InvalidateLock sync.RWMutex
 
 	evictions *atomic.Uint64 // workingset clock shared by the memmap's files
 
 	livelockAfter time.Duration
 	onLivelock    func(index uint64, e xarray.Entry, retries int)
+
+	_       cpu.CacheLinePad
+	nrpages atomic.Int64
+
+	// InvalidateLock is mapping->invalidate_lock: truncation and
+	// invalidation take it for writing, the read path that adds folios
+	// for reading.
+	InvalidateLock sync.RWMutex
+	_              cpu.CacheLinePad
 }
 
 // Option configures an AddressSpace.

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 // Package cpu tells which P (the Go scheduler's CPU) the caller runs on,
-// for per-CPU striping as the kernel's this_cpu_ptr does. The answer can
-// be stale as soon as it is returned: use it to pick a stripe, never to
-// own one.
+// for per-CPU striping as the kernel's this_cpu_ptr does, and pads
+// structures so that words written by one CPU do not share a cache line
+// with words that every CPU reads. The P id can be stale as soon as it is
+// returned: use it to pick a stripe, never to own one.
 package cpu
 
 import _ "unsafe" // for go:linkname
@@ -24,3 +25,14 @@ func ID() int {
 	runtime_procUnpin()
 	return id
 }
+
+// CacheLineSize is the padding unit: 128 bytes covers the 64-byte lines of
+// x86 together with its adjacent-line prefetcher, and the 128-byte lines
+// of some arm64 parts.
+const CacheLineSize = 128
+
+// CacheLinePad is a field that keeps the fields before it and the fields
+// after it on different cache lines (____cacheline_aligned_in_smp, in
+// spirit), so that a writer storing to one group does not take the line
+// from readers loading the other.
+type CacheLinePad struct{ _ [CacheLineSize]byte }
