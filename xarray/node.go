@@ -24,7 +24,11 @@ import (
 //
 // A node that leaves the tree returns to the cache only after an RCU
 // grace period, zeroed as radix_tree_node_rcu_free does, so no reader
-// that could still hold its handle sees it reused.
+// inside a read-side section that could still hold its handle sees it
+// reused. The slab is never unmapped and a node is only ever read with
+// atomic loads, so a reader outside any section (XArray.Load) may walk a
+// reused node safely: it learns from its array's free sequence that it
+// must not trust what it found.
 type node struct {
 	hdr    atomic.Uint32 // shift | offset<<8 | count<<16 | nrValues<<24
 	array  atomic.Uint32 // id of the owning XArray; arrayRCUFree once freed
@@ -117,30 +121,41 @@ func (c *nodeCache) alloc() uint32 {
 	return h
 }
 
-// release zeroes a node that no reader can reach and returns it
-// (radix_tree_node_rcu_free). After a grace period no reader holds the
-// node, and the grace period orders their loads before these stores, so
-// plain stores suffice; only a protocol-break variant that skips the
-// grace period needs the atomic ones (zeroAtomic).
+// release zeroes a node and returns it to the cache
+// (radix_tree_node_rcu_free). No read-side section holds the node any
+// more, but a Load that walks without one (see XArray.Load) may still be
+// reading it, about to find out from the array's free sequence that it
+// must walk again: so the node is cleared with atomic stores, and only the
+// words that are not zero already are written (a node usually leaves the
+// tree empty).
 func (c *nodeCache) release(h uint32) {
-	nodes[h] = node{}
+	nodes[h].clear()
 	c.put(h)
 }
 
-// releaseNow zeroes a node that readers may still be walking, with
-// atomic stores, and returns it at once (VariantNoGracePeriod).
-func (c *nodeCache) releaseNow(h uint32) {
-	n := &nodes[h]
-	n.hdr.Store(0)
-	n.array.Store(0)
-	n.parent.Store(0)
+// clear zeroes every word of n that is not zero.
+func (n *node) clear() {
+	clearWord32(&n.hdr)
+	clearWord32(&n.array)
+	clearWord32(&n.parent)
 	for i := range n.slots {
-		n.slots[i].Store(0)
+		clearWord64(&n.slots[i])
 	}
 	for i := range n.marks {
-		n.marks[i].Store(0)
+		clearWord64(&n.marks[i])
 	}
-	c.put(h)
+}
+
+func clearWord32(w *atomic.Uint32) {
+	if w.Load() != 0 {
+		w.Store(0)
+	}
+}
+
+func clearWord64(w *atomic.Uint64) {
+	if w.Load() != 0 {
+		w.Store(0)
+	}
 }
 
 func (c *nodeCache) put(h uint32) {

@@ -16,10 +16,11 @@ import (
 // a radix tree of 64-slot nodes whose readers take no lock.
 //
 // Writers serialise on the array's lock; the normal API takes it for
-// them, and the Locked forms expect it held. Readers (Load, Find,
-// GetMark, the iterators) hold only a read-side section of the array's
-// RCU domain. Nodes that leave the tree return to the node cache after a
-// grace period of that domain.
+// them, and the Locked forms expect it held. Readers (Find, GetMark, the
+// iterators, State walks) hold only a read-side section of the array's
+// RCU domain; Load holds none unless a node was freed under its walk.
+// Nodes that leave the tree return to the node cache after a grace
+// period of that domain.
 type XArray struct {
 	// What every lockless walk reads. Writers change head and flags only
 	// when the tree grows or shrinks or a root mark changes.
@@ -29,6 +30,13 @@ type XArray struct {
 	variant Variant
 	rcu     *rcu.Domain
 	faults  *Faults
+
+	// freeSeq advances by two before any of this array's nodes goes
+	// back to the node cache, so a Load that walked without a read-side
+	// section can tell whether a node it read may have been reused. It
+	// is odd, which sends every Load through a section, in arrays whose
+	// variant frees nodes without a grace period.
+	freeSeq atomic.Uint64
 
 	// The lock, and what only its holder touches, on cache lines of their
 	// own: every write takes the lock, and a lock word beside head made
@@ -95,6 +103,11 @@ func New(flags Flags, opts ...Option) *XArray {
 	for _, o := range opts {
 		o(xa)
 	}
+	if xa.variant&VariantNoGracePeriod != 0 {
+		// The protocol break this variant models is a reader inside a
+		// section walking a reused node: keep every Load in one.
+		xa.freeSeq.Store(1)
+	}
 	return xa
 }
 
@@ -121,19 +134,26 @@ func (xa *XArray) Unlock() {
 	batch := xa.pending
 	xa.pending = nil
 	xa.mu.Unlock()
-	if len(batch) > 0 && xa.variant&VariantNoGracePeriod != 0 {
-		for _, h := range batch {
-			cache.releaseNow(h)
-		}
-		cache.waiting.Add(-int64(len(batch)))
-	} else if len(batch) > 0 {
-		xa.rcu.Call(func() {
-			for _, h := range batch {
-				cache.release(h)
-			}
-			cache.waiting.Add(-int64(len(batch)))
-		})
+	if len(batch) == 0 {
+		return
 	}
+	if xa.variant&VariantNoGracePeriod != 0 {
+		xa.releaseNodes(batch)
+		return
+	}
+	xa.rcu.Call(func() { xa.releaseNodes(batch) })
+}
+
+// releaseNodes returns nodes that have left the tree to the node cache,
+// after advancing the free sequence: a Load that walks outside a section
+// and reads one of them once it is cleared or reused finds the sequence
+// changed when its walk ends.
+func (xa *XArray) releaseNodes(batch []uint32) {
+	xa.freeSeq.Add(2)
+	for _, h := range batch {
+		cache.release(h)
+	}
+	cache.waiting.Add(-int64(len(batch)))
 }
 
 // freeNode is xa_node_free: the node has been, or is about to be,
@@ -187,18 +207,39 @@ func (xa *XArray) MarkedAny(m Mark) bool {
 	return xa.marked(m)
 }
 
-// Load returns the entry at index, or Null (xa_load). It takes no lock:
-// one read-side section, and a walk of at most eleven dependent loads.
+// Load returns the entry at index, or Null (xa_load). It takes no lock
+// and writes no shared memory: a walk of at most eleven dependent loads,
+// bracketed by two loads of the array's free sequence.
+//
+// The kernel's xa_load walks inside rcu_read_lock, which costs a preempt
+// count. A read-side section here costs two locked read-modify-writes,
+// which also stop the processor from overlapping one lookup's cache
+// misses with the next one's; so Load first walks outside any section, as
+// a SLAB_TYPESAFE_BY_RCU reader does, and keeps the result only if no
+// node of the array went back to the node cache meanwhile (a seqcount
+// read, read_seqcount_retry). Otherwise it walks again inside a section.
+// Either way it returns what xa_load under rcu_read_lock could have.
 func (xa *XArray) Load(index uint64) Entry {
+	seq := xa.freeSeq.Load()
+	e := xa.load(index)
+	if xa.freeSeq.Load() == seq && seq&1 == 0 {
+		return e
+	}
+	return xa.loadInSection(index)
+}
+
+// loadInSection is xa_load as the kernel writes it: the walk inside a
+// read-side section.
+func (xa *XArray) loadInSection(index uint64) Entry {
 	t := xa.rcu.ReadLock()
 	e := xa.load(index)
 	xa.rcu.ReadUnlock(t)
 	return e
 }
 
-// load is xa_load's walk inside a read-side section: xas_load with its
-// retry loop, written out so that the hot path keeps its state in
-// registers. It must agree with State.Load and State.descend. A child's
+// load is xa_load's walk: xas_load with its retry loop, written out so
+// that the hot path keeps its state in registers. It must agree with
+// State.Load and State.descend. A child's
 // shift is its parent's less six, so the walk computes it instead of
 // reading it from the child: each level then touches one cache line of
 // its node, the slot.
