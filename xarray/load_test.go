@@ -111,3 +111,40 @@ func TestBareWalkReturnsReusedNode(t *testing.T) {
 		t.Fatalf("no walk of %d read a reused node in 10s", walks)
 	}
 }
+
+// ReadSeqRetry turns true once a node of the array has gone back to the
+// node cache, and not before; other arrays' frees do not count.
+func TestReadSeq(t *testing.T) {
+	dom := rcu.NewDomain()
+	defer dom.Close()
+	a, b := New(0, WithRCU(dom)), New(0, WithRCU(dom))
+	for _, xa := range []*XArray{a, b} {
+		for i := uint64(0); i < 3*chunkSize; i++ {
+			xa.Store(i, MkValue(i))
+		}
+	}
+	seq, ok := a.ReadSeqBegin()
+	if !ok {
+		t.Fatal("ReadSeqBegin: not ok on a default array")
+	}
+	a.Store(5, MkValue(50)) // no node leaves the tree
+	b.Destroy()             // another array's nodes
+	dom.Barrier()
+	if a.ReadSeqRetry(seq) {
+		t.Fatal("ReadSeqRetry true though none of the array's nodes was freed")
+	}
+	for i := uint64(chunkSize); i < 2*chunkSize; i++ {
+		a.Erase(i) // empties the second leaf
+	}
+	dom.Barrier()
+	if !a.ReadSeqRetry(seq) {
+		t.Fatal("ReadSeqRetry false after a leaf went back to the node cache")
+	}
+	a.Destroy()
+	dom.Barrier()
+
+	c := New(0, WithRCU(dom), WithVariant(VariantNoGracePeriod))
+	if _, ok := c.ReadSeqBegin(); ok {
+		t.Fatal("ReadSeqBegin ok on an array whose nodes skip the grace period")
+	}
+}

@@ -228,6 +228,28 @@ func (xa *XArray) Load(index uint64) Entry {
 	return xa.loadInSection(index)
 }
 
+// A ReadSeq is what ReadSeqBegin returns: the array's free sequence at
+// the start of a walk outside any read-side section.
+type ReadSeq uint64
+
+// ReadSeqBegin starts a walk outside any read-side section, as Load's
+// is (read_seqcount_begin): walk with a State, then trust what the walk
+// read, and act on it, only if ReadSeqRetry(seq) is false afterwards;
+// otherwise walk again inside a section. ok is false on arrays whose
+// readers must all hold a section (VariantNoGracePeriod).
+func (xa *XArray) ReadSeqBegin() (seq ReadSeq, ok bool) {
+	s := xa.freeSeq.Load()
+	return ReadSeq(s), s&1 == 0
+}
+
+// ReadSeqRetry reports whether a node of the array may have gone back to
+// the node cache since ReadSeqBegin returned seq (read_seqcount_retry):
+// if so, what a walk outside a section read since then may come from a
+// reused node.
+func (xa *XArray) ReadSeqRetry(seq ReadSeq) bool {
+	return xa.freeSeq.Load() != uint64(seq)
+}
+
 // loadInSection is xa_load as the kernel writes it: the walk inside a
 // read-side section.
 func (xa *XArray) loadInSection(index uint64) Entry {

@@ -11,7 +11,51 @@ import (
 // (filemap_get_entry): Null, a shadow value entry, or a folio's pointer
 // entry. The lookup is speculative: it takes a reference only if the
 // count is not zero, then checks that the slot still names the folio.
+//
+// Like xarray.Load, it first tries without a read-side section, checking
+// the array's free sequence after the walk and after the recheck; if the
+// attempt meets anything but a plain answer, it runs the kernel's loop
+// inside a section.
 func (as *AddressSpace) GetEntry(index uint64) xarray.Entry {
+	if e, ok := as.getEntryUnlocked(index); ok {
+		return e
+	}
+	return as.getEntryInSection(index)
+}
+
+// getEntryUnlocked is one pass of filemap_get_entry outside a read-side
+// section. The walk is checked against the free sequence before the
+// entry is used, so folio_try_get only ever sees an entry that was in
+// the tree; the recheck (xas_reload) is checked after it. It gives up,
+// reporting false, on a retry or internal entry, a failed try_get, a
+// changed slot or a changed sequence.
+func (as *AddressSpace) getEntryUnlocked(index uint64) (xarray.Entry, bool) {
+	seq, ok := as.pages.ReadSeqBegin()
+	if !ok {
+		return xarray.Null, false
+	}
+	xas := xarray.NewState(as.pages, index)
+	e := xas.Load()
+	if e.IsInternal() || as.pages.ReadSeqRetry(seq) {
+		return xarray.Null, false
+	}
+	if e == xarray.Null || e.IsValue() {
+		return e, true
+	}
+	f := as.m.FromEntry(e)
+	injectLookup.Hit()
+	if !f.TryGet() {
+		return xarray.Null, false
+	}
+	if as.variant&VariantNoReloadCheck == 0 && (e != xas.Reload() || as.pages.ReadSeqRetry(seq)) {
+		f.Put()
+		return xarray.Null, false
+	}
+	return e, true
+}
+
+// getEntryInSection is filemap_get_entry as the kernel writes it.
+func (as *AddressSpace) getEntryInSection(index uint64) xarray.Entry {
 	d := as.pages.Domain()
 	xas := xarray.NewState(as.pages, index)
 	t := d.ReadLock()
