@@ -99,8 +99,8 @@ func (c *Competitor) Fits(w Workload) bool {
 }
 
 // HotPathPattern matches the names (without the -procs suffix) of the
-// benchmarks on the lookup hot path: the XArray's Load (impl=xarray). "xabench compare" fails when one of
-// them regresses significantly.
+// benchmarks on the lookup hot path: the XArray's Load (impl=xarray).
+// "xabench compare" fails when one of them regresses significantly.
 const HotPathPattern = `(^|/)impl=xarray$`
 
 var hotPathRE = regexp.MustCompile(HotPathPattern)

@@ -8,12 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// cacheLineSize is the padding unit that keeps stripes apart. 128 bytes
-// covers the adjacent-line prefetcher of x86 and the 128-byte lines of some
-// arm64 parts, as xsync's padding does.
-const cacheLineSize = 128
+	"github.com/xabench/xabench/internal/cpu"
+)
 
 // DefaultStallTimeout is how long a grace period may wait for read-side
 // sections before Synchronize panics, unless SetStallTimeout says otherwise.
@@ -21,11 +18,11 @@ const cacheLineSize = 128
 const DefaultStallTimeout = 10 * time.Second
 
 // stripe holds the reader counts of one group of Ps, one counter per phase.
-// It fills its own cache lines so that readers on different CPUs never write
-// the same line.
+// It fills its own cache lines (cpu.CacheLineSize) so that readers on
+// different CPUs never write the same line.
 type stripe struct {
 	c [2]atomic.Int64
-	_ [cacheLineSize - 16]byte
+	_ [cpu.CacheLineSize - 16]byte
 }
 
 // A Domain is an independent RCU domain: a grace period of a Domain waits
@@ -37,7 +34,7 @@ type Domain struct {
 	phase   atomic.Uint32
 	mask    uint32
 	stripes []stripe
-	_       [cacheLineSize - 8 - 24]byte
+	_       [cpu.CacheLineSize - 8 - 24]byte
 
 	// Grace periods. gpMu serialises them; gpSeq counts their starts and
 	// ends (odd while one is in progress), as the kernel's rcu_seq does.
