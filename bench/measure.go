@@ -5,6 +5,7 @@ package bench
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -70,7 +71,7 @@ func calibrate(benchtime time.Duration, run func(n int) time.Duration) float64 {
 	n := 1
 	for {
 		took := run(n)
-		if took >= benchtime/10 || n >= 1<<40 {
+		if took >= benchtime/10 || n >= math.MaxInt/100 {
 			per := float64(took) / float64(n)
 			want := int(float64(benchtime) / max(per, 0.1))
 			want = max(want, n)

@@ -33,7 +33,7 @@ func (xa *XArray) Check() error {
 		return nil
 	}
 	h := handleOf(head)
-	n := &nodes[h]
+	n := nodeAt(h)
 	if n.parentNode() != 0 {
 		return fmt.Errorf("xarray check: top %v has a parent", Node{h})
 	}
@@ -53,10 +53,10 @@ func (xa *XArray) Check() error {
 }
 
 func (xa *XArray) checkNode(h uint32, base uint64) error {
-	if h < firstHandle || h >= capacity {
+	if h < firstHandle || h >= slabLimit.Load() {
 		return fmt.Errorf("xarray check: bad node handle %d at index %#x", h, base)
 	}
-	n := &nodes[h]
+	n := nodeAt(h)
 	where := func() string { return fmt.Sprintf("%v (indices from %#x)", Node{h}, base) }
 	if n.array.Load() != xa.id {
 		if n.array.Load() == arrayRCUFree {
@@ -101,7 +101,7 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 			values++
 		case e.IsNode() && n.shift() != 0:
 			c := handleOf(e)
-			cn := &nodes[c]
+			cn := nodeAt(c)
 			if cn.parentNode() != h || uint(cn.offset()) != i || cn.shift()+chunkShift != n.shift() {
 				return fmt.Errorf("xarray check: slot %d: child %v does not match its place: %s", i, Node{c}, where())
 			}
@@ -121,7 +121,7 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 			bit := n.getMark(i, m)
 			switch {
 			case e.IsNode() && n.shift() != 0:
-				if any := nodes[handleOf(e)].anyMark(m); bit != any {
+				if any := nodeAt(handleOf(e)).anyMark(m); bit != any {
 					return fmt.Errorf("xarray check: slot %d: mark %d is %v but the child says %v: %s", i, m, bit, any, where())
 				}
 			case free:
@@ -163,7 +163,7 @@ func dumpEntry(w io.Writer, e Entry, index uint64, shift uint, depth int) {
 	if e.IsNode() && shift != 0 {
 		h := handleOf(e)
 		fmt.Fprintf(w, "%s%s: %v\n", indent, span, Node{h})
-		n := &nodes[h]
+		n := nodeAt(h)
 		for i := uint(0); i < chunkSize; i++ {
 			dumpEntry(w, n.slot(i), index+uint64(i)<<n.shift(), uint(n.shift()), depth+1)
 		}
@@ -182,7 +182,7 @@ func (xa *XArray) Nodes() int {
 }
 
 func countNodes(h uint32) int {
-	n := &nodes[h]
+	n := nodeAt(h)
 	total := 1
 	if n.shift() == 0 {
 		return total

@@ -185,3 +185,19 @@ var (
 	ErrBusy     = errors.New("xarray: busy (EBUSY)")
 	ErrExists   = errors.New("xarray: entry exists (EEXIST)")
 )
+
+// A NodeCacheError says that the node cache could not be reserved: the
+// system refused even the smallest slab. Every XArray then fails each
+// store that needs a node with it. errors.Is(err, ErrNoMemory) holds.
+type NodeCacheError struct {
+	Nodes int   // the smallest reservation tried, in nodes
+	Err   error // what the system said
+}
+
+func (e *NodeCacheError) Error() string {
+	return fmt.Sprintf("xarray: cannot reserve a node cache of %d nodes (%d MiB): %v",
+		e.Nodes, int64(e.Nodes)*nodeBytes>>20, e.Err)
+}
+
+// Unwrap makes a NodeCacheError both ErrNoMemory and the system's error.
+func (e *NodeCacheError) Unwrap() []error { return []error{ErrNoMemory, e.Err} }

@@ -10,7 +10,7 @@ import (
 
 // moveIndex is xas_move_index: put the index on slot off of the node.
 func (xas *State) moveIndex(off uint) {
-	shift := nodes[xas.node].shift()
+	shift := nodeAt(xas.node).shift()
 	xas.index &= ^uint64(chunkMask) << shift
 	xas.index += uint64(off) << shift
 }
@@ -23,7 +23,7 @@ func (xas *State) nextOffset() {
 
 // setOffset is xas_set_offset.
 func (xas *State) setOffset() {
-	xas.offset = uint8(xas.index>>nodes[xas.node].shift()) & chunkMask
+	xas.offset = uint8(xas.index>>nodeAt(xas.node).shift()) & chunkMask
 }
 
 // Find returns the first present entry at an index no larger than max
@@ -46,8 +46,8 @@ func (xas *State) Find(max uint64) Entry {
 		if e != Null || xas.notNode() {
 			return e
 		}
-	} else if xas.offset != uint8(xas.index>>nodes[xas.node].shift())&chunkMask {
-		if nodes[xas.node].shift() == 0 {
+	} else if xas.offset != uint8(xas.index>>nodeAt(xas.node).shift())&chunkMask {
+		if nodeAt(xas.node).shift() == 0 {
 			xas.offset = uint8((xas.index-1)&chunkMask) + 1
 		} else {
 			xas.setOffset()
@@ -57,7 +57,7 @@ func (xas *State) Find(max uint64) Entry {
 	xas.nextOffset()
 
 	for xas.node != nodeHead && xas.index <= max {
-		n := &nodes[xas.node]
+		n := nodeAt(xas.node)
 		if xas.offset == chunkSize {
 			xas.offset = n.offset() + 1
 			xas.node = n.parentNode()
@@ -83,10 +83,10 @@ func (xas *State) Find(max uint64) Entry {
 // NextEntry is Find's fast path for walking a leaf (xas_next_entry).
 func (xas *State) NextEntry(max uint64) Entry {
 	h := xas.node
-	if xas.notNode() || nodes[h].shift() != 0 || uint64(xas.offset) != xas.index&chunkMask {
+	if xas.notNode() || nodeAt(h).shift() != 0 || uint64(xas.offset) != xas.index&chunkMask {
 		return xas.Find(max)
 	}
-	n := &nodes[h]
+	n := nodeAt(h)
 	for {
 		if xas.index >= max || xas.offset == chunkMask {
 			return xas.Find(max)
@@ -106,7 +106,7 @@ func (xas *State) NextEntry(max uint64) Entry {
 // findChunk is xas_find_chunk: the first slot at or after the current
 // one (after it when advance) with mark m, or 64.
 func (xas *State) findChunk(advance bool, m Mark) uint {
-	v := nodes[xas.node].marks[m].Load()
+	v := nodeAt(xas.node).marks[m].Load()
 	off := uint(xas.offset)
 	if advance {
 		off++
@@ -153,11 +153,11 @@ func (xas *State) FindMarked(max uint64, m Mark) Entry {
 			goto out
 		}
 		xas.node = handleOf(e)
-		xas.offset = uint8(xas.index >> nodes[xas.node].shift())
+		xas.offset = uint8(xas.index >> nodeAt(xas.node).shift())
 	}
 
 	for xas.index <= max {
-		n := &nodes[xas.node]
+		n := nodeAt(xas.node)
 		if xas.offset == chunkSize {
 			xas.offset = n.offset() + 1
 			xas.node = n.parentNode()
@@ -213,7 +213,7 @@ max:
 func (xas *State) NextMarked(max uint64, m Mark) Entry {
 	checkMark(m)
 	h := xas.node
-	if xas.notNode() || nodes[h].shift() != 0 {
+	if xas.notNode() || nodeAt(h).shift() != 0 {
 		return xas.FindMarked(max, m)
 	}
 	off := xas.findChunk(true, m)
@@ -225,7 +225,7 @@ func (xas *State) NextMarked(max uint64, m Mark) Entry {
 	if off == chunkSize {
 		return xas.FindMarked(max, m)
 	}
-	e := nodes[h].slot(off)
+	e := nodeAt(h).slot(off)
 	if e == Null {
 		return xas.FindMarked(max, m)
 	}
@@ -251,11 +251,11 @@ func (xas *State) FindConflict() Entry {
 			return curr
 		}
 	}
-	if nodes[xas.node].shift() > xas.shift {
+	if nodeAt(xas.node).shift() > xas.shift {
 		return Null
 	}
 	for {
-		n := &nodes[xas.node]
+		n := nodeAt(xas.node)
 		if n.shift() == xas.shift {
 			if xas.offset&xas.sibs == xas.sibs {
 				break
@@ -276,7 +276,7 @@ func (xas *State) FindConflict() Entry {
 		for curr.IsNode() {
 			xas.node = handleOf(curr)
 			xas.offset = 0
-			curr = nodes[xas.node].slot(0)
+			curr = nodeAt(xas.node).slot(0)
 		}
 		if curr != Null {
 			return curr
@@ -293,7 +293,7 @@ func (xas *State) FindConflict() Entry {
 func (xas *State) Next() Entry {
 	// Written to stay within the inliner's budget: the step inside a
 	// leaf is a handful of instructions, as the kernel's inline xas_next.
-	n := &nodes[xas.node]
+	n := nodeAt(xas.node)
 	off := xas.offset + 1
 	if xas.node < firstHandle || off == chunkSize || uint8(n.hdr.Load()) != 0 {
 		return xas.nextSlow()
@@ -314,11 +314,11 @@ func (xas *State) nextSlow() Entry {
 	if xas.notNode() {
 		return xas.Load()
 	}
-	if xas.offset != uint8(xas.index>>nodes[xas.node].shift())&chunkMask {
+	if xas.offset != uint8(xas.index>>nodeAt(xas.node).shift())&chunkMask {
 		xas.offset++
 	}
 	for xas.offset == chunkSize {
-		n := &nodes[xas.node]
+		n := nodeAt(xas.node)
 		xas.offset = n.offset() + 1
 		xas.node = n.parentNode()
 		if xas.node == nodeHead {
@@ -326,7 +326,7 @@ func (xas *State) nextSlow() Entry {
 		}
 	}
 	for {
-		e := nodes[xas.node].slot(uint(xas.offset))
+		e := nodeAt(xas.node).slot(uint(xas.offset))
 		if !e.IsNode() {
 			return e
 		}
@@ -339,12 +339,12 @@ func (xas *State) nextSlow() Entry {
 // with the same rules as Next.
 func (xas *State) Prev() Entry {
 	h := xas.node
-	if xas.notNode() || nodes[h].shift() != 0 || xas.offset == 0 {
+	if xas.notNode() || nodeAt(h).shift() != 0 || xas.offset == 0 {
 		return xas.prevSlow()
 	}
 	xas.index--
 	xas.offset--
-	return nodes[h].slot(uint(xas.offset))
+	return nodeAt(h).slot(uint(xas.offset))
 }
 
 // prevSlow is __xas_prev.
@@ -358,11 +358,11 @@ func (xas *State) prevSlow() Entry {
 	if xas.notNode() {
 		return xas.Load()
 	}
-	if xas.offset != uint8(xas.index>>nodes[xas.node].shift())&chunkMask {
+	if xas.offset != uint8(xas.index>>nodeAt(xas.node).shift())&chunkMask {
 		xas.offset--
 	}
 	for xas.offset == 255 {
-		n := &nodes[xas.node]
+		n := nodeAt(xas.node)
 		xas.offset = n.offset() - 1
 		xas.node = n.parentNode()
 		if xas.node == nodeHead {
@@ -370,7 +370,7 @@ func (xas *State) prevSlow() Entry {
 		}
 	}
 	for {
-		e := nodes[xas.node].slot(uint(xas.offset))
+		e := nodeAt(xas.node).slot(uint(xas.offset))
 		if !e.IsNode() {
 			return e
 		}
@@ -385,7 +385,7 @@ func (xas *State) sibling() bool {
 	if xas.node == nodeHead || xas.notNode() {
 		return false
 	}
-	shift := nodes[xas.node].shift()
+	shift := nodeAt(xas.node).shift()
 	mask := uint64(chunkSize)<<shift - 1
 	return xas.index&mask > uint64(xas.offset)<<shift
 }
@@ -397,7 +397,7 @@ func (xas *State) entryEnd() uint64 {
 	if xas.node == nodeHead || xas.notNode() {
 		return xas.index
 	}
-	n := &nodes[xas.node]
+	n := nodeAt(xas.node)
 	shift := n.shift()
 	sib := mkSibling(uint(xas.offset))
 	slots := uint64(1)

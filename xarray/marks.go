@@ -83,7 +83,7 @@ func (n *node) setMarks(off uint, child *node, sibs uint, marks uint) {
 // squashMarks is xas_squash_marks: before a multi-index store, move any
 // mark of the range onto its first slot and clear the rest.
 func (xas *State) squashMarks() {
-	n := &nodes[xas.node]
+	n := nodeAt(xas.node)
 	off := uint(xas.offset)
 	sibs := uint(xas.sibs)
 	rest := (uint64(1)<<sibs - 1) << (off + 1)
@@ -105,7 +105,7 @@ func (xas *State) GetMark(m Mark) bool {
 	if xas.node == nodeHead {
 		return xas.xa.marked(m)
 	}
-	return nodes[xas.node].getMark(uint(xas.offset), m)
+	return nodeAt(xas.node).getMark(uint(xas.offset), m)
 }
 
 // SetMark sets m on the entry the State is on and on its ancestors
@@ -118,7 +118,7 @@ func (xas *State) SetMark(m Mark) {
 	h := xas.node
 	off := uint(xas.offset)
 	for h != nodeHead {
-		n := &nodes[h]
+		n := nodeAt(h)
 		if n.setMark(off, m) {
 			return
 		}
@@ -140,7 +140,7 @@ func (xas *State) ClearMark(m Mark) {
 	h := xas.node
 	off := uint(xas.offset)
 	for h != nodeHead {
-		n := &nodes[h]
+		n := nodeAt(h)
 		if !n.clearMark(off, m) {
 			return
 		}

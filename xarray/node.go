@@ -64,17 +64,23 @@ const (
 	arrayRCUFree = ^uint32(0)
 )
 
-// nodes is the node cache: the slab of every node of every XArray. Its
-// address space is reserved up front (reserveNodes), for maxNodes nodes
-// where the system allows it, and the operating system backs only the
-// pages that are touched; handles below capacity exist.
-var nodes, capacity = reserveNodes()
+// The slab holds every node of every XArray; nodeAt(h) is node h. Two
+// builds of it exist: slab_mmap.go reserves one flat array outside the
+// Go heap, so that a node is one load away from its handle; slab_heap.go
+// grows chunks on the Go heap, for the race detector (which sees no
+// memory outside the heap) and for systems without the reservation.
+// Either is made on first use, by the node cache, never at package
+// init, and only grows: a handle once handed out names the same memory
+// for the life of the process.
+
+// slabLimit is the lowest handle the slab does not back; it only grows.
+var slabLimit atomic.Uint32
 
 // nodeEntry is xa_mk_node.
 func nodeEntry(h uint32) Entry { return Entry(h)<<2 | 2 }
 
 // toNode is xa_to_node: one load away from the entry.
-func toNode(e Entry) *node { return &nodes[e>>2] }
+func toNode(e Entry) *node { return nodeAt(uint32(e >> 2)) }
 
 // handleOf is the handle of a node entry.
 func handleOf(e Entry) uint32 { return uint32(e >> 2) }
@@ -86,39 +92,69 @@ func (n *node) setSlot(off uint, e Entry) { n.slots[off].Store(uint64(e)) }
 func (n *node) parentNode() uint32 { return n.parent.Load() }
 
 // nodeCache hands out node handles. Freed handles are reused at once,
-// last in first out, as a slab would.
+// last in first out, as a slab would. The slab behind the handles is
+// reserved, or grown, by the first allocation that needs it (growSlab).
 //
 // It is padded on both sides so that its writes, on every allocation and
 // free, do not share a cache line with nodes, which every walk reads.
 type nodeCache struct {
-	_       cpu.CacheLinePad
-	mu      sync.Mutex
-	free    []uint32
-	next    uint32 // lowest handle never handed out
+	_     cpu.CacheLinePad
+	mu    sync.Mutex
+	free  []uint32
+	next  uint32 // lowest handle never handed out
+	limit uint32 // lowest handle the slab does not back
+	// err is why the slab could not be reserved; once set, every
+	// allocation that finds no free handle fails with it.
+	err     error
+	grow    func(limit uint32) (uint32, error) // growSlab; tests replace it
 	inUse   atomic.Int64
 	waiting atomic.Int64
 	_       cpu.CacheLinePad
 }
 
-var cache = nodeCache{next: firstHandle}
+var cache = nodeCache{next: firstHandle, limit: firstHandle, grow: growSlab}
 
-// alloc takes a zeroed node from the cache, or returns 0 when every node
-// is in use.
-func (c *nodeCache) alloc() uint32 {
+// alloc takes a zeroed node from the cache. When every node is in use it
+// returns 0 and ErrNoMemory, or a *NodeCacheError if the slab could not
+// be reserved at all.
+func (c *nodeCache) alloc() (uint32, error) {
 	c.mu.Lock()
 	var h uint32
 	if n := len(c.free); n > 0 {
 		h = c.free[n-1]
 		c.free = c.free[:n-1]
-	} else if c.next < capacity {
-		h = c.next
-		c.next++
+	} else {
+		if c.next == c.limit && c.err == nil {
+			c.growLocked()
+		}
+		if c.next < c.limit {
+			h = c.next
+			c.next++
+		}
 	}
+	err := c.err
 	c.mu.Unlock()
-	if h != 0 {
-		c.inUse.Add(1)
+	if h == 0 {
+		if err == nil {
+			err = ErrNoMemory
+		}
+		return 0, err
 	}
-	return h
+	c.inUse.Add(1)
+	return h, nil
+}
+
+// growLocked asks the slab for more handles. Called with mu held.
+func (c *nodeCache) growLocked() {
+	limit, err := c.grow(c.limit)
+	if err != nil {
+		c.err = err
+		return
+	}
+	c.limit = limit
+	if c == &cache {
+		slabLimit.Store(limit)
+	}
 }
 
 // release zeroes a node and returns it to the cache
@@ -129,7 +165,7 @@ func (c *nodeCache) alloc() uint32 {
 // words that are not zero already are written (a node usually leaves the
 // tree empty).
 func (c *nodeCache) release(h uint32) {
-	nodes[h].clear()
+	nodeAt(h).clear()
 	c.put(h)
 }
 
@@ -167,7 +203,7 @@ func (c *nodeCache) put(h uint32) {
 
 // CacheStats counts the nodes of the node cache, shared by every XArray.
 type CacheStats struct {
-	Capacity int64 // nodes the cache can hand out
+	Capacity int64 // nodes the slab backs now (it grows on demand; zero before first use)
 	InUse    int64 // handed out and not yet returned, Waiting included
 	Waiting  int64 // removed from a tree, waiting for a grace period
 	Free     int64 // returned and ready for reuse
@@ -181,7 +217,7 @@ func NodeCacheStats() CacheStats {
 	free := int64(len(cache.free))
 	cache.mu.Unlock()
 	return CacheStats{
-		Capacity: int64(capacity - firstHandle),
+		Capacity: int64(slabLimit.Load()) - firstHandle,
 		InUse:    cache.inUse.Load(),
 		Waiting:  cache.waiting.Load(),
 		Free:     free,
@@ -197,47 +233,47 @@ const nodeBytes = int64(16 + 8*chunkSize + 8*maxMarks)
 type Node struct{ h uint32 }
 
 // Valid reports whether n names a node.
-func (n Node) Valid() bool { return n.h >= firstHandle && n.h < capacity }
+func (n Node) Valid() bool { return n.h >= firstHandle && n.h < slabLimit.Load() }
 
 // Handle returns the node's handle in the node cache.
 func (n Node) Handle() uint32 { return n.h }
 
 // Count returns the number of non-Null slots.
-func (n Node) Count() int { return int(nodes[n.h].count()) }
+func (n Node) Count() int { return int(nodeAt(n.h).count()) }
 
 // NrValues returns the number of value entries and siblings of values.
-func (n Node) NrValues() int { return int(nodes[n.h].nrValues()) }
+func (n Node) NrValues() int { return int(nodeAt(n.h).nrValues()) }
 
 // Shift returns the number of index bits below this node's level.
-func (n Node) Shift() uint { return uint(nodes[n.h].shift()) }
+func (n Node) Shift() uint { return uint(nodeAt(n.h).shift()) }
 
 // Offset returns the node's slot in its parent.
-func (n Node) Offset() uint { return uint(nodes[n.h].offset()) }
+func (n Node) Offset() uint { return uint(nodeAt(n.h).offset()) }
 
 // Slot returns the entry in slot i (xa_entry_locked).
-func (n Node) Slot(i int) Entry { return nodes[n.h].slot(uint(i)) }
+func (n Node) Slot(i int) Entry { return nodeAt(n.h).slot(uint(i)) }
 
 // Parent returns the node's parent; it is not Valid at the top.
-func (n Node) Parent() Node { return Node{nodes[n.h].parentNode()} }
+func (n Node) Parent() Node { return Node{nodeAt(n.h).parentNode()} }
 
 // Marked reports whether slot i has mark m.
-func (n Node) Marked(i int, m Mark) bool { return nodes[n.h].getMark(uint(i), m) }
+func (n Node) Marked(i int, m Mark) bool { return nodeAt(n.h).getMark(uint(i), m) }
 
 // Freed reports whether the node has left its tree and waits for, or
 // has passed, its grace period.
 func (n Node) Freed() bool {
-	a := nodes[n.h].array.Load()
+	a := nodeAt(n.h).array.Load()
 	return a == arrayRCUFree || a == 0
 }
 
 // BelongsTo reports whether the node is part of xa (node->array == xa).
-func (n Node) BelongsTo(xa *XArray) bool { return nodes[n.h].array.Load() == xa.id }
+func (n Node) BelongsTo(xa *XArray) bool { return nodeAt(n.h).array.Load() == xa.id }
 
 func (n Node) String() string {
 	if !n.Valid() {
 		return fmt.Sprintf("node(%d, invalid)", n.h)
 	}
-	nd := &nodes[n.h]
+	nd := nodeAt(n.h)
 	return fmt.Sprintf("node %d shift %d offset %d parent %d count %d values %d marks %#x %#x %#x",
 		n.h, nd.shift(), nd.offset(), nd.parentNode(), nd.count(), nd.nrValues(),
 		nd.marks[0].Load(), nd.marks[1].Load(), nd.marks[2].Load())

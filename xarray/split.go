@@ -10,7 +10,7 @@ package xarray
 // initNodeForSplit is __xas_init_node_for_split: fill every slot with e
 // as entries of xas.sibs+1 slots each.
 func (xas *State) initNodeForSplit(h uint32, e Entry) {
-	n := &nodes[h]
+	n := nodeAt(h)
 	n.array.Store(xas.xa.id)
 	mask := uint(xas.sibs)
 	var sibling Entry
@@ -31,6 +31,7 @@ func (xas *State) initNodeForSplit(h uint32, e Entry) {
 // gives ErrNoMemory.
 func (xas *State) SplitAlloc(e Entry, order uint) {
 	sibs := uint(1)<<(order%chunkShift) - 1
+	var err error
 	if uint(xas.shift)+2*chunkShift <= order {
 		goto nomem
 	}
@@ -38,12 +39,12 @@ func (xas *State) SplitAlloc(e Entry, order uint) {
 		return
 	}
 	for {
-		h := xas.xa.allocNode(false)
-		if h == 0 {
+		var h uint32
+		if h, err = xas.xa.allocNode(false); h == 0 {
 			goto nomem
 		}
 		xas.initNodeForSplit(h, e)
-		nodes[h].parent.Store(xas.alloc)
+		nodeAt(h).parent.Store(xas.alloc)
 		xas.alloc = h
 		if sibs == 0 {
 			break
@@ -53,13 +54,16 @@ func (xas *State) SplitAlloc(e Entry, order uint) {
 	return
 nomem:
 	xas.Destroy()
-	xas.SetErr(ErrNoMemory)
+	if err == nil {
+		err = ErrNoMemory
+	}
+	xas.SetErr(err)
 }
 
 // splitChild installs the prefilled node child in slot off of node h, in
 // place of the part of the old entry curr that the slot held.
 func (xas *State) splitChild(h, child uint32, off uint, e, curr Entry, marks uint) int {
-	n, c := &nodes[h], &nodes[child]
+	n, c := nodeAt(h), nodeAt(child)
 	xas.alloc = c.parentNode()
 	c.setShift(n.shift() - chunkShift)
 	c.setOffset(uint8(off))
@@ -82,7 +86,7 @@ func (xas *State) splitChild(h, child uint32, off uint, e, curr Entry, marks uin
 // splitInPlace rewrites slots xas.offset..off of node h, at the State's
 // level, as entries of xas.sibs+1 slots each holding e.
 func (xas *State) splitInPlace(h uint32, off uint, e, curr Entry, marks uint) int {
-	n := &nodes[h]
+	n := nodeAt(h)
 	values := 0
 	for {
 		canon := off - uint(xas.sibs)
@@ -109,7 +113,7 @@ func (xas *State) Split(e Entry, order uint) {
 	if xas.top() {
 		return
 	}
-	n := &nodes[h]
+	n := nodeAt(h)
 	marks := n.getMarks(uint(xas.offset))
 	values := 0
 	if xas.shift < n.shift() {
@@ -154,7 +158,7 @@ func (xas *State) TrySplit(e Entry, order uint) {
 	if xas.top() {
 		return
 	}
-	n := &nodes[h]
+	n := nodeAt(h)
 	marks := n.getMarks(uint(xas.offset))
 	off := uint(xas.offset) + sibs
 	values := 0
@@ -169,13 +173,13 @@ func (xas *State) TrySplit(e Entry, order uint) {
 		}
 		child := xas.alloc
 		if child == 0 {
-			child = xas.xa.allocNode(true)
-			if child == 0 {
+			var err error
+			if child, err = xas.xa.allocNode(true); child == 0 {
 				xas.Destroy()
-				xas.SetErr(ErrNoMemory)
+				xas.SetErr(err)
 				return
 			}
-			nodes[child].parent.Store(xas.alloc)
+			nodeAt(child).parent.Store(xas.alloc)
 		}
 		xas.initNodeForSplit(child, e)
 		values = xas.splitChild(h, child, off, e, curr, marks)

@@ -169,7 +169,7 @@ func (xas *State) SetOrder(index uint64, order uint) {
 func (xas *State) Advance(index uint64) {
 	var shift uint8
 	if xas.IsNode() {
-		shift = nodes[xas.node].shift()
+		shift = nodeAt(xas.node).shift()
 	}
 	xas.index = index
 	xas.offset = uint8(index>>shift) & chunkMask
@@ -266,14 +266,14 @@ func (xas *State) start() Entry {
 // index, resolving siblings to their canonical slot. A sibling that leads
 // to a node above the leaves means a concurrent split: RetryEntry.
 func (xas *State) descend(h uint32) Entry {
-	return xas.descendAt(h, uint(nodes[h].shift()))
+	return xas.descendAt(h, uint(nodeAt(h).shift()))
 }
 
 // descendAt is descend for a node whose shift the caller knows: a
 // child's shift is its parent's less six, and not reading it from the
 // child saves a cache line per level.
 func (xas *State) descendAt(h uint32, shift uint) Entry {
-	n := &nodes[h]
+	n := nodeAt(h)
 	off := uint(xas.index>>shift) & chunkMask
 	e := n.slot(off)
 	xas.node = h
@@ -301,12 +301,12 @@ func (xas *State) Load() Entry {
 		return e
 	}
 	h := handleOf(e)
-	shift := uint(nodes[h].shift())
+	shift := uint(nodeAt(h).shift())
 	for uint(xas.shift) <= shift {
 		// descendAt, with the common case (no sibling) written out so
 		// that the walk makes no call per level.
 		off := uint(xas.index>>shift) & chunkMask
-		e = nodes[h].slot(off)
+		e = nodeAt(h).slot(off)
 		if e.IsSibling() {
 			e = xas.descendAt(h, shift)
 		} else {
@@ -328,7 +328,7 @@ func (xas *State) Reload() Entry {
 	if xas.node == nodeHead {
 		return xas.xa.headEntry()
 	}
-	n := &nodes[xas.node]
+	n := nodeAt(xas.node)
 	off := uint(xas.index>>n.shift()) & chunkMask
 	e := n.slot(off)
 	if !e.IsSibling() {
@@ -340,7 +340,7 @@ func (xas *State) Reload() Entry {
 // Destroy frees the nodes preallocated in the State (xas_destroy).
 func (xas *State) Destroy() {
 	for h := xas.alloc; h != 0; h = xas.alloc {
-		xas.alloc = nodes[h].parentNode()
+		xas.alloc = nodeAt(h).parentNode()
 		cache.release(h)
 	}
 }
@@ -354,11 +354,12 @@ func (xas *State) Nomem() bool {
 		xas.Destroy()
 		return false
 	}
-	h := xas.xa.allocNode(false)
+	h, err := xas.xa.allocNode(false)
 	if h == 0 {
+		xas.err = err // a reservation the system refused is worth naming
 		return false
 	}
-	nodes[h].parent.Store(0)
+	nodeAt(h).parent.Store(0)
 	xas.chainAlloc(h)
 	xas.node = nodeRestart
 	return true
@@ -372,12 +373,13 @@ func (xas *State) nomemLocked() bool {
 		return false
 	}
 	xas.xa.Unlock()
-	h := xas.xa.allocNode(false)
+	h, err := xas.xa.allocNode(false)
 	xas.xa.Lock()
 	if h == 0 {
+		xas.err = err // a reservation the system refused is worth naming
 		return false
 	}
-	nodes[h].parent.Store(0)
+	nodeAt(h).parent.Store(0)
 	xas.chainAlloc(h)
 	xas.node = nodeRestart
 	return true
@@ -386,7 +388,7 @@ func (xas *State) nomemLocked() bool {
 // chainAlloc keeps a preallocated node for the next xas_alloc. The
 // kernel keeps one; keeping a chain lets Destroy free any leftovers.
 func (xas *State) chainAlloc(h uint32) {
-	nodes[h].parent.Store(xas.alloc)
+	nodeAt(h).parent.Store(xas.alloc)
 	xas.alloc = h
 }
 
@@ -401,18 +403,18 @@ func (xas *State) allocNode(shift uint) uint32 {
 	if h != 0 {
 		// The kernel drops the whole chain here; keep the rest of it
 		// so that Destroy frees it instead of leaking it.
-		xas.alloc = nodes[h].parentNode()
+		xas.alloc = nodeAt(h).parentNode()
 	} else {
-		h = xas.xa.allocNode(true)
-		if h == 0 {
-			xas.SetErr(ErrNoMemory)
+		var err error
+		if h, err = xas.xa.allocNode(true); h == 0 {
+			xas.SetErr(err)
 			return 0
 		}
 	}
-	n := &nodes[h]
+	n := nodeAt(h)
 	if parent != nodeHead {
 		n.setOffset(xas.offset)
-		p := &nodes[parent]
+		p := nodeAt(parent)
 		p.setCount(p.count() + 1)
 		if p.count() > chunkSize {
 			bug(parent, "count above 64 after allocating a child")
@@ -445,7 +447,7 @@ func (xas *State) expand(head Entry) int {
 		return int(shift + chunkShift)
 	} else if head.IsNode() {
 		h = handleOf(head)
-		shift = uint(nodes[h].shift()) + chunkShift
+		shift = uint(nodeAt(h).shift()) + chunkShift
 	}
 	xas.node = nodeHead
 
@@ -454,7 +456,7 @@ func (xas *State) expand(head Entry) int {
 		if h == 0 {
 			return -1
 		}
-		n := &nodes[h]
+		n := nodeAt(h)
 		n.setCount(1)
 		if head.IsValue() {
 			n.setNrValues(1)
@@ -499,7 +501,7 @@ func (xas *State) storeSlot(s slotRef, e Entry) {
 	if s.node == nodeHead {
 		xas.xa.head.Store(uint64(e))
 	} else {
-		nodes[s.node].setSlot(s.off, e)
+		nodeAt(s.node).setSlot(s.off, e)
 	}
 }
 
@@ -531,7 +533,7 @@ func (xas *State) create(allowRoot bool) Entry {
 	case xas.node == nodeError:
 		return Null
 	case xas.node != nodeHead:
-		n := &nodes[xas.node]
+		n := nodeAt(xas.node)
 		shift = int(n.shift())
 		e = n.slot(uint(xas.offset))
 		slot = slotRef{xas.node, uint(xas.offset)}
@@ -550,7 +552,7 @@ func (xas *State) create(allowRoot bool) Entry {
 				break
 			}
 			if xa.trackFree() {
-				nodes[h].markAll(FreeMark)
+				nodeAt(h).markAll(FreeMark)
 			}
 			xas.storeSlot(slot, nodeEntry(h))
 		} else if e.IsNode() {
@@ -573,7 +575,7 @@ func (xas *State) CreateRange() {
 	sibs := xas.sibs
 
 	xas.index |= (uint64(sibs)+1)<<shift - 1
-	if xas.IsNode() && nodes[xas.node].shift() == xas.shift {
+	if xas.IsNode() && nodeAt(xas.node).shift() == xas.shift {
 		xas.offset |= sibs
 	}
 	xas.shift = 0
@@ -594,7 +596,7 @@ func (xas *State) CreateRange() {
 
 		for {
 			h := xas.node
-			n := &nodes[h]
+			n := nodeAt(h)
 			if n.shift() >= shift {
 				break
 			}
@@ -607,7 +609,7 @@ func (xas *State) CreateRange() {
 	}
 	xas.index = index
 	if xas.node != nodeHead {
-		xas.offset = uint8(xas.index>>nodes[xas.node].shift()) & chunkMask
+		xas.offset = uint8(xas.index>>nodeAt(xas.node).shift()) & chunkMask
 	}
 }
 
@@ -618,7 +620,7 @@ func (xas *State) shrink() {
 	xa := xas.xa
 	h := xas.node
 	for {
-		n := &nodes[h]
+		n := nodeAt(h)
 		if n.count() > chunkSize {
 			bug(h, "count above 64 in shrink")
 		}
@@ -652,7 +654,7 @@ func (xas *State) shrink() {
 			break
 		}
 		h = handleOf(e)
-		nodes[h].parent.Store(0)
+		nodeAt(h).parent.Store(0)
 	}
 }
 
@@ -662,7 +664,7 @@ func (xas *State) deleteNode() {
 	xa := xas.xa
 	h := xas.node
 	for {
-		n := &nodes[h]
+		n := nodeAt(h)
 		if n.count() > chunkSize {
 			bug(h, "count above 64 in delete")
 		}
@@ -678,7 +680,7 @@ func (xas *State) deleteNode() {
 			xas.node = nodeBounds
 			return
 		}
-		p := &nodes[parent]
+		p := nodeAt(parent)
 		p.setSlot(uint(xas.offset), Null)
 		p.setCount(p.count() - 1)
 		if p.count() > chunkSize {
@@ -687,7 +689,7 @@ func (xas *State) deleteNode() {
 		h = parent
 		xas.updateNode(h)
 	}
-	if nodes[h].parentNode() == 0 {
+	if nodeAt(h).parentNode() == 0 {
 		xas.shrink()
 	}
 }
@@ -699,7 +701,7 @@ func (xas *State) freeNodes(top uint32) {
 	off := uint(0)
 	h := top
 	for {
-		n := &nodes[h]
+		n := nodeAt(h)
 		e := n.slot(off)
 		if n.shift() != 0 && e.IsNode() {
 			h = handleOf(e)
@@ -711,7 +713,7 @@ func (xas *State) freeNodes(top uint32) {
 		}
 		off++
 		for off == chunkSize {
-			n = &nodes[h]
+			n = nodeAt(h)
 			parent := n.parentNode()
 			off = uint(n.offset()) + 1
 			n.setCount(0)
@@ -731,7 +733,7 @@ func (xas *State) updateCounts(h uint32, count, values int) {
 	if h == nodeHead || (count == 0 && values == 0) {
 		return
 	}
-	n := &nodes[h]
+	n := nodeAt(h)
 	c := int(n.count()) + count
 	v := int(n.nrValues()) + values
 	if c < 0 || c > chunkSize || v < 0 || v > chunkSize {
@@ -771,7 +773,7 @@ func (xas *State) Store(e Entry) Entry {
 	h := xas.node
 	var n *node
 	if h != nodeHead {
-		n = &nodes[h]
+		n = nodeAt(h)
 		if xas.shift < n.shift() {
 			xas.sibs = 0
 		}
@@ -851,7 +853,7 @@ func (xas *State) GetOrder() int {
 	if xas.node == nodeHead || xas.notNode() {
 		return 0
 	}
-	n := &nodes[xas.node]
+	n := nodeAt(xas.node)
 	order := 0
 	for {
 		s := uint(xas.offset) + 1<<order
@@ -874,7 +876,7 @@ func (xas *State) Pause() {
 	}
 	xas.node = nodeRestart
 	if h != nodeHead {
-		n := &nodes[h]
+		n := nodeAt(h)
 		off := uint(xas.offset)
 		for off++; off < chunkSize; off++ {
 			if !n.slot(off).IsSibling() {

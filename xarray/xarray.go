@@ -159,15 +159,17 @@ func (xa *XArray) releaseNodes(batch []uint32) {
 // freeNode is xa_node_free: the node has been, or is about to be,
 // unlinked under the lock; free it after a grace period.
 func (xa *XArray) freeNode(h uint32) {
-	nodes[h].array.Store(arrayRCUFree)
+	nodeAt(h).array.Store(arrayRCUFree)
 	cache.waiting.Add(1)
 	xa.pending = append(xa.pending, h)
 }
 
-// allocNode takes a node from the cache unless a fault is injected.
-func (xa *XArray) allocNode(locked bool) uint32 {
+// allocNode takes a node from the cache unless a fault is injected. It
+// returns 0 and why when there is none: ErrNoMemory, or a
+// *NodeCacheError if the node cache could not be reserved.
+func (xa *XArray) allocNode(locked bool) (uint32, error) {
 	if xa.faults != nil && xa.faults.fail(locked) {
-		return 0
+		return 0, ErrNoMemory
 	}
 	return cache.alloc()
 }
@@ -601,7 +603,7 @@ func (xa *XArray) ClearMarkLocked(index uint64, m Mark) {
 // Null over the range it covers (xa_delete_node); the workingset code
 // uses it to drop nodes full of shadow entries. Lock held.
 func (xa *XArray) DeleteNodeLocked(n Node, update func(Node)) {
-	nd := &nodes[n.h]
+	nd := nodeAt(n.h)
 	if nd.array.Load() != xa.id {
 		panic(fmt.Sprintf("xarray: DeleteNodeLocked: %v does not belong to this array", n))
 	}
