@@ -11,12 +11,18 @@
 //     (caller handles shifted by two), value entries, and the internal
 //     entries a walk meets (siblings of a multi-index entry, RetryEntry,
 //     ZeroEntry, nodes).
-//   - Nodes (node.go) are struct xa_node. They live in one flat slab, the
-//     node cache, and an internal entry names a node by its handle, so
-//     following an entry costs one load. The slab is address space
-//     reserved up front and never returned: a node that leaves the tree
-//     is cleared and handed out again after an RCU grace period, never
-//     unmapped.
+//   - Nodes (node.go) are struct xa_node. They live in a slab, the node
+//     cache, and an internal entry names a node by its handle. The slab
+//     is made by the first node allocation, never at import, and never
+//     shrinks: a node that leaves the tree is cleared and handed out again
+//     after an RCU grace period, never unmapped. On 64-bit Linux it is one
+//     flat reservation outside the Go heap (slab_mmap.go), so following
+//     an entry costs one load; where the system refuses even a small one,
+//     stores that need a node fail with a NodeCacheError. The race build,
+//     other systems and 32-bit ones grow it in chunks on the Go heap
+//     (slab_heap.go): the race detector watches only the heap, and with
+//     the slab there it checks every access to a node
+//     (TestRaceDetectorSeesNodes keeps it so).
 //   - XArray (xarray.go) holds the head and the lock and carries the
 //     normal API: Load, Store, Erase, Insert, CmpXchg, StoreRange and the
 //     rest, with Locked forms for callers that hold the lock.

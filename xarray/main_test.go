@@ -4,6 +4,7 @@ package xarray
 
 import (
 	"flag"
+	"os"
 	"testing"
 	"time"
 
@@ -28,6 +29,10 @@ func stressFor(short time.Duration) time.Duration {
 }
 
 func TestMain(m *testing.M) {
+	slabAtStart = slabLimit.Load()
+	if os.Getenv(refuseSlabEnv) != "" {
+		cache.grow = refuseSlab
+	}
 	goleak.VerifyTestMain(m)
 }
 
