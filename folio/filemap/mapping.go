@@ -102,13 +102,24 @@ func WithXArrayOptions(opts ...xarray.Option) Option {
 func WithMaxOrder(o uint) Option { return func(as *AddressSpace) { as.maxOrder = min(o, 10) } }
 
 // WithLivelockTimeout makes a lookup that has been retrying for longer
-// than timeout report the slot it is stuck on to fn, and give up with
-// Null, where the kernel would spin for ever: a livelock detector for
-// stress runs. Retrying lookups yield now and then, as cpu_relax lets
-// the CPU that holds the slot frozen get on.
+// than timeout, and at least livelockRetries times, report the slot it
+// is stuck on to fn, and give up with Null, where the kernel would spin
+// for ever: a livelock detector for stress runs. Retrying lookups yield
+// now and then, as cpu_relax lets the CPU that holds the slot frozen get
+// on. The count keeps a starved process from looking livelocked: when the
+// whole process gets little CPU (a loaded machine, the race detector), a
+// splitter holding a folio frozen may not run for a second, but neither
+// does the lookup waiting for it, so it retries far fewer times than a
+// real livelock does in that second.
 func WithLivelockTimeout(timeout time.Duration, fn func(index uint64, e xarray.Entry, retries int)) Option {
 	return func(as *AddressSpace) { as.livelockAfter, as.onLivelock = timeout, fn }
 }
+
+// livelockRetries is the fewest retries that WithLivelockTimeout's
+// detector calls a livelock. A lookup spinning on a slot that never
+// changes retries millions of times a second, and over 100,000 times a
+// second under the race detector.
+const livelockRetries = 1 << 17
 
 // lookupRetries tracks the retries of one lookup.
 type lookupRetries struct {
@@ -131,7 +142,7 @@ func (as *AddressSpace) stuck(r *lookupRetries, index uint64, e xarray.Entry) bo
 		r.since = time.Now()
 		return false
 	}
-	if time.Since(r.since) < as.livelockAfter {
+	if r.n < livelockRetries || time.Since(r.since) < as.livelockAfter {
 		return false
 	}
 	as.onLivelock(index, e, r.n)
