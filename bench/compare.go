@@ -30,6 +30,51 @@ func Summarize(values []float64) benchmath.Summary {
 	return benchmath.AssumeNothing.Summary(benchmath.NewSample(values, &benchmath.DefaultThresholds), Confidence)
 }
 
+// NotSignificant is what the tables print, instead of a verdict, for a
+// ratio or a target whose 95% interval reaches the value it is compared
+// with: 1 for a ratio (no difference), the goal for a target.
+const NotSignificant = "not significant"
+
+// The verdicts of CheckTarget besides NotSignificant.
+const (
+	TargetMet    = "ok"
+	TargetMissed = "MISSED"
+)
+
+// Reaches reports whether the 95% interval of s includes x, ends
+// included: the difference between s's median and x is not significant.
+// An interval that could not be computed (fewer than 6 values) reaches
+// everything.
+func Reaches(s benchmath.Summary, x float64) bool {
+	return !(s.Lo > x) && !(s.Hi < x)
+}
+
+// RatioSummary returns the median of num[i]/den[i] over the runs both
+// hold, pairing the runs of the same round (so that a drift of the
+// machine between rounds cancels out), with its 95% interval.
+func RatioSummary(num, den []float64) benchmath.Summary {
+	n := min(len(num), len(den))
+	rs := make([]float64, n)
+	for i := range n {
+		rs[i] = num[i] / den[i]
+	}
+	return Summarize(rs)
+}
+
+// CheckTarget judges a median against a goal it should not exceed
+// (atMost) or not fall below (!atMost): TargetMet if the whole 95%
+// interval of s lies on the goal's side, TargetMissed if it lies wholly on
+// the other side, and NotSignificant if it reaches the goal.
+func CheckTarget(s benchmath.Summary, goal float64, atMost bool) string {
+	switch {
+	case Reaches(s, goal):
+		return NotSignificant
+	case (s.Hi < goal) == atMost:
+		return TargetMet
+	}
+	return TargetMissed
+}
+
 // CompareSamples tests whether old and new come from the same
 // distribution with the Mann-Whitney U test at Alpha.
 func CompareSamples(old, new []float64) benchmath.Comparison {
@@ -125,7 +170,7 @@ func (s *Samples) readFile(path string) error {
 		}
 	}
 	if err := r.Err(); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if n == 0 {
 		return fmt.Errorf("%s: no benchmark results in the file", path)
@@ -445,8 +490,8 @@ func name(group, impl string) string {
 }
 
 // WriteText writes the comparison as benchstat does: a table per unit,
-// with each side's median ± the 95% interval, then the change or "~"
-// with the p-value and sample sizes, and for the deciding unit the same
+// with each side's median ± the 95% interval, then the change or "not
+// significant" (benchstat's "~") with the p-value and sample sizes, and for the deciding unit the same
 // test on the drift-corrected values; a geomean row; hot-path rows marked
 // with "*"; then a verdict.
 func (c *Comparison) WriteText(w io.Writer) {
@@ -477,7 +522,7 @@ func (c *Comparison) WriteText(w io.Writer) {
 			case r.OnlyNew:
 				fmt.Fprintf(tw, "%s\t\t%s %s\t(missing in old)\t\n", name, num(r.New.Center), ci(r.New))
 			default:
-				raw := "~"
+				raw := NotSignificant
 				if r.RawChanged {
 					raw = fmt.Sprintf("%+.2f%%", 100*r.Delta)
 				}
@@ -486,7 +531,7 @@ func (c *Comparison) WriteText(w io.Writer) {
 				if corr {
 					cd := ""
 					if r.Corrected {
-						cd = "~"
+						cd = NotSignificant
 						if r.CorrTest.P < r.CorrTest.Alpha {
 							cd = fmt.Sprintf("%+.2f%%", 100*r.CorrDelta)
 						}

@@ -368,7 +368,7 @@ func ReadJSON(path string) (*Results, error) {
 	}
 	var r Results
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if r.Suite == "" || r.Cells == nil {
 		return nil, fmt.Errorf("%s: not an xabench results file", path)

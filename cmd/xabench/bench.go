@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,8 +50,8 @@ type benchFlagValues struct {
 	suite     string
 	benchtime time.Duration
 	count     int
-	filter    string
-	cpu       string
+	filter    regexpValue
+	cpu       positiveInts
 	out       string
 	quiet     bool
 }
@@ -66,14 +65,14 @@ func newBenchFlags(stderr io.Writer) (*flag.FlagSet, *benchFlagValues) {
 		names[i] = s.name
 	}
 	fs.StringVar(&v.suite, "suite", suites[0].name, "suite to run: "+strings.Join(names, ", "))
-	fs.DurationVar(&v.benchtime, "benchtime", 0, "length of each measurement (default 100ms; 200ms for the rcu suite)")
-	fs.IntVar(&v.count, "count", 0, "runs of each measurement, interleaved; tables show medians (default 10; 3 for the rcu suite)")
-	fs.StringVar(&v.filter, "filter", "", "run only the benchmarks whose full name matches this `regexp`, e.g. 'impl=(xarray|sync.Map)-'")
-	fs.StringVar(&v.cpu, "cpu", "", "comma-separated `list` of goroutine counts (GOMAXPROCS set to each, as go test -cpu) instead of the suite's")
+	fs.DurationVar(&v.benchtime, "benchtime", 0, "length of each measurement, positive (default 100ms; 200ms for the rcu suite)")
+	fs.IntVar(&v.count, "count", 0, "runs of each measurement, interleaved; tables show medians, and need 6 runs for a 95% interval (default 10; 6 for the rcu suite)")
+	fs.Var(&v.filter, "filter", "run only the benchmarks whose full name matches this `regexp`, e.g. 'impl=(xarray|sync.Map)-'")
+	fs.Var(&v.cpu, "cpu", "comma-separated `list` of goroutine counts (GOMAXPROCS set to each, as go test -cpu) instead of the suite's")
 	fs.StringVar(&v.out, "o", "", "write <suite>.txt (Go benchmark format), <suite>.json and machine.md into `dir`, updated after every measurement")
 	fs.BoolVar(&v.quiet, "q", false, "do not report progress on stderr")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: xabench bench [flags]\n\nRuns a benchmark suite and prints a table.\n\nSuites:\n")
+		fmt.Fprintf(fs.Output(), "Usage: xabench bench [flags]\n\nRuns a benchmark suite and prints a table. A ratio or a target whose 95%% interval\nreaches 1 (or the target's goal) reads \"not significant\"; with fewer than 6 runs\nno interval can be computed, and none is significant. The first interrupt\n(Ctrl-C) stops the suite, which prints what finished and exits 130.\n\nSuites:\n")
 		for _, s := range suites {
 			fmt.Fprintf(fs.Output(), "\t%-9s %s\n", s.name, s.summary)
 		}
@@ -93,49 +92,31 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if rc := parseFlags(fs, args); rc >= 0 {
 		return rc
 	}
-	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "xabench bench: "+format+"\n\n", args...)
-		fs.Usage()
-		return 2
-	}
 	i := slices.IndexFunc(suites, func(s suite) bool { return s.name == v.suite })
 	if i < 0 {
-		return usageErr("unknown suite %q", v.suite)
+		return usageError(fs, "unknown suite %q", v.suite)
 	}
-	if v.benchtime < 0 || v.count < 0 || isSet(fs, "benchtime") && v.benchtime == 0 || isSet(fs, "count") && v.count == 0 {
-		return usageErr("-benchtime and -count must be positive")
-	}
-	o := benchOptions{suite: v.suite, benchtime: v.benchtime, count: v.count, outDir: v.out, stderr: stderr}
-	if v.filter != "" {
-		re, err := regexp.Compile(v.filter)
-		if err != nil {
-			return usageErr("-filter: %v", err)
-		}
-		o.filter = re
-	}
-	if v.cpu != "" {
-		for _, f := range strings.Split(v.cpu, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				return usageErr("-cpu: %q is not a positive number", f)
-			}
-			o.procs = append(o.procs, n)
+	// Unset, they mean the suite's default; set, they must be positive.
+	if isSet(fs, "benchtime") {
+		if rc := mustBePositive(fs, "benchtime", v.benchtime); rc >= 0 {
+			return rc
 		}
 	}
+	if isSet(fs, "count") {
+		if rc := mustBeAtLeast(fs, "count", v.count, 1); rc >= 0 {
+			return rc
+		}
+	}
+	o := benchOptions{suite: v.suite, benchtime: v.benchtime, count: v.count, outDir: v.out, stderr: stderr,
+		filter: v.filter.re, procs: v.cpu}
 	if v.suite == "rcu" && (o.filter != nil || o.procs != nil || o.outDir != "") {
-		return usageErr("the rcu suite takes no -filter, -cpu or -o")
+		return usageError(fs, "the rcu suite takes no -filter, -cpu or -o")
 	}
 	progress := stderr
 	if v.quiet {
 		progress = io.Discard
 	}
 	return suites[i].run(ctx, stdout, progress, o)
-}
-
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // runMapSuite runs one of package bench's suites.

@@ -31,26 +31,27 @@ func (p *percent) Set(s string) error {
 
 type compareFlagValues struct {
 	threshold percent
-	hot       string
+	hot       regexpValue
 	unit      string
 	raw       bool
 }
 
 func newCompareFlags(stderr io.Writer) (*flag.FlagSet, *compareFlagValues) {
-	v := &compareFlagValues{threshold: 0.05}
+	v := &compareFlagValues{threshold: 0.05, hot: regexpValue{regexp.MustCompile(bench.HotPathPattern)}}
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Var(&v.threshold, "threshold", "a hot-path benchmark that is significantly slower by more than this `percentage` fails the comparison")
-	fs.StringVar(&v.hot, "hot", bench.HotPathPattern, "`regexp` of the hot-path benchmark names (without the -procs suffix)")
+	fs.Var(&v.hot, "hot", "`regexp` of the hot-path benchmark names (without the -procs suffix)")
 	fs.StringVar(&v.unit, "unit", "ns/op", "the `unit` whose increase is a regression")
 	fs.BoolVar(&v.raw, "raw", false, "decide on the measured values alone, without the drift correction")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: xabench compare [flags] OLD NEW
+		fmt.Fprintf(fs.Output(), `Usage: xabench compare [flags] OLD NEW [flags]
 
 Compares two sets of results in the Go benchmark format, as benchstat does:
 the median of each benchmark ± its 95%% confidence interval, and the change
-if the Mann-Whitney U test finds one at α = 0.05 ("~" otherwise), with a
-geomean row. OLD and NEW are files, or directories of *.txt files (as
+if the Mann-Whitney U test finds one at α = 0.05 ("not significant"
+otherwise, benchstat's "~"), with a geomean row. Flags may come before or
+after OLD and NEW. OLD and NEW are files, or directories of *.txt files (as
 "xabench bench -o DIR" writes them).
 
 A shared machine's speed drifts between runs, and every benchmark moves
@@ -79,24 +80,14 @@ func compareFlags(stderr io.Writer) *flag.FlagSet {
 
 func compareMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, v := newCompareFlags(stderr)
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
+	pos, rc := parseArgs(fs, args)
+	if rc >= 0 {
+		return rc
 	}
-	if fs.NArg() != 2 {
-		fmt.Fprintf(stderr, "xabench compare: want OLD and NEW, got %d arguments\n\n", fs.NArg())
-		fs.Usage()
-		return 2
+	if len(pos) != 2 {
+		return usageError(fs, "want OLD and NEW, got %d arguments", len(pos))
 	}
-	hot, err := regexp.Compile(v.hot)
-	if err != nil {
-		fmt.Fprintf(stderr, "xabench compare: -hot: %v\n\n", err)
-		fs.Usage()
-		return 2
-	}
-	oldPath, newPath := fs.Arg(0), fs.Arg(1)
+	oldPath, newPath := pos[0], pos[1]
 	old, err := bench.ReadSamples(oldPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "xabench compare: OLD: %v\n", err)
@@ -108,7 +99,7 @@ func compareMain(_ context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	c := bench.Compare(oldPath, old, newPath, new, bench.CompareOptions{
-		Threshold: float64(v.threshold), HotPath: hot, Unit: v.unit, Raw: v.raw,
+		Threshold: float64(v.threshold), HotPath: v.hot.re, Unit: v.unit, Raw: v.raw,
 	})
 	newCfg := map[string]string{}
 	for _, kv := range new.Config {

@@ -96,6 +96,10 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
 	}
+	fmt.Fprintf(w, "\nFlags may come before or after a command's arguments (\"--\" ends them). A duration or\n")
+	fmt.Fprintf(w, "count that is not positive is a usage error (exit 2). A ratio or target whose 95%% interval\n")
+	fmt.Fprintf(w, "reaches 1 (or the goal) reads \"not significant\". The first interrupt (Ctrl-C) stops\n")
+	fmt.Fprintf(w, "bench, repro and stress, which report what finished and exit 130.\n")
 	fmt.Fprintf(w, "\nRun \"xabench help <command>\" for a command's flags.\n")
 }
 
@@ -121,22 +125,4 @@ func helpMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	usage(stderr)
 	return 2
-}
-
-// parseFlags parses args with fs, which writes to stderr, and returns the
-// exit status to stop with, or -1 to go on. Positional arguments are a
-// usage error.
-func parseFlags(fs *flag.FlagSet, args []string) int {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "xabench %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		fs.Usage()
-		return 2
-	}
-	return -1
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/xabench/xabench/internal/watchdog"
 )
 
 func TestMain(m *testing.M) {
@@ -31,14 +33,21 @@ func TestUsageErrors(t *testing.T) {
 		{"bench", "--suite", "nosuchsuite"},
 		{"bench", "extra"},
 		{"bench", "-benchtime", "0s"},
+		{"bench", "--benchtime", "-1s"},
+		{"bench", "-count", "0"},
+		{"bench", "-count", "-3"},
 		{"bench", "-cpu", "0"},
+		{"bench", "-cpu", "1,x"},
 		{"bench", "-filter", "("},
 		{"bench", "-filter", "nosuchbenchmark"},
 		{"bench", "--suite", "rcu", "-o", "x"},
 		{"compare"},
 		{"compare", "a"},
 		{"compare", "-threshold", "x", "a", "b"},
+		{"compare", "a", "b", "c"},
+		{"compare", "-hot", "(", "a", "b"},
 		{"plot", "extra"},
+		{"plot", "-i", "x", "extra"},
 		{"help", "nosuchcommand"},
 	} {
 		rc, stdout, stderr := runArgs(args...)
@@ -71,6 +80,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestBenchRCU(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	rc, stdout, stderr := runArgs("bench", "--suite", "rcu", "--benchtime", "2ms", "-count", "1")
 	if rc != 0 {
 		t.Fatalf("xabench bench: exit %d\n%s", rc, stderr)
@@ -93,6 +103,7 @@ func TestBenchRCU(t *testing.T) {
 }
 
 func TestBenchSmallSuite(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	dir := t.TempDir()
 	rc, stdout, stderr := runArgs("bench", "--suite", "sizes", "--filter", `keys=dense/n=1K/.*impl=(xarray|xsync.MapOf|sync.Map)-\d+$`,
 		"--benchtime", "2ms", "--count", "2", "--cpu", "1,2", "-o", dir)
@@ -149,6 +160,16 @@ func TestBenchSmallSuite(t *testing.T) {
 	}
 }
 
+// lineWith returns the first line of s that contains sub, or "".
+func lineWith(s, sub string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
+}
+
 // writeRuns writes a Go benchmark format file with one line per value.
 func writeRuns(t *testing.T, dir, name string, runs map[string][]float64) string {
 	t.Helper()
@@ -169,19 +190,31 @@ func writeRuns(t *testing.T, dir, name string, runs map[string][]float64) string
 func TestCompareExitStatus(t *testing.T) {
 	dir := t.TempDir()
 	base := []float64{20.1, 19.9, 20.0, 20.3, 19.8, 20.2}
-	slow := []float64{22.3, 22.0, 22.5, 22.1, 21.9, 22.4} // +11%
+	slow := []float64{22.3, 22.0, 22.5, 22.1, 21.9, 22.4}      // +11%
+	fast := []float64{18.09, 17.91, 18.0, 18.27, 17.82, 18.18} // base × 0.9
 	old := writeRuns(t, dir, "old.txt", map[string][]float64{"impl=xarray": base, "impl=sync.Map": base})
+	const hotRow = "impl=xarray-2 *"
 	for _, c := range []struct {
 		name string
 		runs map[string][]float64
 		args []string
 		rc   int
+		// hot: what the hot-path row says; verdict: what the summary
+		// line says.
+		hot, verdict string
 	}{
-		{"same", map[string][]float64{"impl=xarray": base, "impl=sync.Map": base}, nil, 0},
-		{"hot-slower", map[string][]float64{"impl=xarray": slow, "impl=sync.Map": base}, nil, 1},
-		{"hot-slower-under-threshold", map[string][]float64{"impl=xarray": slow, "impl=sync.Map": base}, []string{"-threshold", "15%"}, 0},
-		{"cold-slower", map[string][]float64{"impl=xarray": base, "impl=sync.Map": slow}, nil, 0},
-		{"hot-faster", map[string][]float64{"impl=xarray": base[:3], "impl=sync.Map": base}, nil, 0},
+		{"same", map[string][]float64{"impl=xarray": base, "impl=sync.Map": base}, nil, 0,
+			"not significant", "0 of 2 benchmarks changed significantly"},
+		{"hot-slower", map[string][]float64{"impl=xarray": slow, "impl=sync.Map": base}, nil, 1,
+			"+10.72%", "1 of 2 benchmarks changed significantly (p < 0.05, measured values), 1 of them slower"},
+		{"hot-slower-under-threshold", map[string][]float64{"impl=xarray": slow, "impl=sync.Map": base}, []string{"-threshold", "15%"}, 0,
+			"+10.72%", "1 of them slower"},
+		{"cold-slower", map[string][]float64{"impl=xarray": base, "impl=sync.Map": slow}, nil, 0,
+			"not significant", "1 of 2 benchmarks changed significantly (p < 0.05, measured values), 1 of them slower"},
+		// The hot path got faster: a real, significant change that must
+		// not count as a regression.
+		{"hot-faster", map[string][]float64{"impl=xarray": fast, "impl=sync.Map": base}, nil, 0,
+			"-10.00%", "1 of 2 benchmarks changed significantly (p < 0.05, measured values), 0 of them slower"},
 	} {
 		new := writeRuns(t, dir, c.name+".txt", c.runs)
 		rc, stdout, stderr := runArgs(append(append([]string{"compare"}, c.args...), old, new)...)
@@ -190,6 +223,15 @@ func TestCompareExitStatus(t *testing.T) {
 		}
 		if rc == 1 && !strings.Contains(stdout, "REGRESSION") {
 			t.Errorf("%s: the regression is not marked:\n%s", c.name, stdout)
+		}
+		if rc == 0 && strings.Contains(stdout, "REGRESSION") {
+			t.Errorf("%s: a regression is marked:\n%s", c.name, stdout)
+		}
+		if line := lineWith(stdout, hotRow); !strings.Contains(line, c.hot) {
+			t.Errorf("%s: the hot-path row does not say %q: %q\n%s", c.name, c.hot, line, stdout)
+		}
+		if !strings.Contains(stdout, c.verdict) {
+			t.Errorf("%s: the output does not say %q:\n%s", c.name, c.verdict, stdout)
 		}
 	}
 	corrupt := filepath.Join(dir, "corrupt.txt")

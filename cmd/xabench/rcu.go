@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xabench/xabench/bench"
+	"golang.org/x/perf/benchmath"
 )
 
 // rcuTargets are the goals for the rcu suite, checked against every
@@ -31,12 +32,12 @@ var readSideLabels = map[string]string{
 	"atomic.Add": "atomic.Int64.Add (one shared counter)",
 }
 
-func runRCUSuite(_ context.Context, w, progress io.Writer, o benchOptions) int {
+func runRCUSuite(ctx context.Context, w, progress io.Writer, o benchOptions) int {
 	if o.benchtime == 0 {
 		o.benchtime = 200 * time.Millisecond
 	}
 	if o.count == 0 {
-		o.count = 3
+		o.count = bench.DefaultRCUCount
 	}
 	rounds := 0
 	est := time.Duration(18*o.count) * o.benchtime
@@ -45,6 +46,7 @@ func runRCUSuite(_ context.Context, w, progress io.Writer, o benchOptions) int {
 	res := bench.RunRCU(bench.RCUOptions{
 		Benchtime: o.benchtime,
 		Count:     o.count,
+		Context:   ctx,
 		Progress: func(run int, name string) {
 			if run != rounds {
 				rounds = run
@@ -52,8 +54,36 @@ func runRCUSuite(_ context.Context, w, progress io.Writer, o benchOptions) int {
 			}
 		},
 	})
+	if res.Runs == 0 {
+		fmt.Fprintf(o.stderr, "xabench bench: interrupted before the first run of the rcu suite finished; no table\n")
+		return exitInterrupted
+	}
 	writeRCUTable(w, res)
+	if res.Interrupted {
+		fmt.Fprintf(o.stderr, "xabench bench: interrupted; the table holds the %d of %d runs that finished\n",
+			res.Runs, res.Count)
+		return exitInterrupted
+	}
 	return 0
+}
+
+// ratioCell formats the median of per-run ratios with its 95% interval,
+// and says "not significant" if the interval reaches 1.
+func ratioCell(s benchmath.Summary) string {
+	c := f2(s.Center) + " " + pm(s)
+	if bench.Reaches(s, 1) {
+		c += " " + bench.NotSignificant
+	}
+	return c
+}
+
+// percentCell is ratioCell as a percentage.
+func percentCell(s benchmath.Summary) string {
+	c := fmt.Sprintf("%.1f%% %s", 100*s.Center, pm(s))
+	if bench.Reaches(s, 1) {
+		c += " " + bench.NotSignificant
+	}
+	return c
 }
 
 func writeRCUTable(w io.Writer, r *bench.RCUResults) {
@@ -62,21 +92,29 @@ func writeRCUTable(w io.Writer, r *bench.RCUResults) {
 	if r.Load != "" {
 		fmt.Fprintf(w, "load average before the run: %s (other processes distort the parallel numbers)\n", r.Load)
 	}
-	fmt.Fprintf(w, "medians of %d runs of %v each; \"rcu ÷ row\" is rcu's time over the row's, from the same run\n\n",
-		r.Count, r.Benchtime)
+	fmt.Fprintf(w, "medians of %s of %v each; \"rcu ÷ row\": the median of rcu's time over the row's, run by run, ± its 95%% interval\n",
+		count(r.Runs, "run"), r.Benchtime)
+	if r.Interrupted {
+		fmt.Fprintf(w, "(interrupted: %d of %d runs finished)\n", r.Runs, r.Count)
+	}
+	fmt.Fprintln(w)
 
 	rows := [][]string{{"read-side pair", "serial ns/op", "rcu ÷ row", "parallel ns/op", "rcu ÷ row"}}
-	rcuSerial := bench.Median(r.ReadSides[0].Serial)
-	rcuPar := bench.Median(r.ReadSides[0].Parallel)
-	ratio := map[string]float64{}
-	for _, s := range r.ReadSides {
+	rcu := r.ReadSides[0]
+	ratio := map[string]benchmath.Summary{}
+	for i, s := range r.ReadSides {
 		ser, par := bench.Median(s.Serial), bench.Median(s.Parallel)
-		ratio[s.Name] = rcuPar / par
+		ratio[s.Name] = bench.RatioSummary(rcu.Parallel, s.Parallel)
 		label := readSideLabels[s.Name]
 		if label == "" {
 			label = s.Name
 		}
-		rows = append(rows, []string{label, f2(ser), f2(rcuSerial / ser), f2(par), f2(rcuPar / par)})
+		serRatio, parRatio := "1.00", "1.00"
+		if i > 0 {
+			serRatio = ratioCell(bench.RatioSummary(rcu.Serial, s.Serial))
+			parRatio = ratioCell(ratio[s.Name])
+		}
+		rows = append(rows, []string{label, f2(ser), serRatio, f2(par), parRatio})
 	}
 	writeTable(w, rows)
 	fmt.Fprintf(w, "(parallel: %d goroutines; wall time ÷ all their pairs, as RunParallel reports)\n\n", r.Goroutines)
@@ -91,13 +129,13 @@ func writeRCUTable(w io.Writer, r *bench.RCUResults) {
 		}
 	}
 	writeTable(w, rows)
-	fmt.Fprintf(w, "(busy readers run short sections back to back and yield the P every %d sections)\n\n",
+	fmt.Fprintf(w, "(all runs' calls together; busy readers run short sections back to back and yield the P every %d sections)\n\n",
 		bench.ReaderYield)
 
-	calls := bench.Median(r.CallsPerSec)
+	calls := bench.Summarize(r.CallsPerSec)
 	rows = [][]string{
 		{"throughput", "per second", "unit", "÷ alone"},
-		{"Call from one goroutine, Barrier included", si(calls), "callbacks", ""},
+		{"Call from one goroutine, Barrier included", si(calls.Center), "callbacks", ""},
 	}
 	for i := range r.Readers {
 		rr := &r.Readers[i]
@@ -109,7 +147,7 @@ func writeRCUTable(w io.Writer, r *bench.RCUResults) {
 		rows = append(rows,
 			[]string{count(rr.Readers, "reader") + " alone", si(bench.Median(rr.Alone)), "sections", ""},
 			[]string{count(rr.Readers, "reader") + " beside a Synchronize loop",
-				si(bench.Median(rr.WithSync)), "sections", fmt.Sprintf("%.1f%%", 100*rr.Ratio())},
+				si(bench.Median(rr.WithSync)), "sections", percentCell(rr.RatioSummary())},
 			[]string{"  grace periods of that loop", si(gps), "", ""},
 		)
 	}
@@ -119,28 +157,38 @@ func writeRCUTable(w io.Writer, r *bench.RCUResults) {
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "target\tmeasured\tgoal\t\n")
-	check := func(name, measured, goal string, ok bool) {
-		mark := "ok"
-		if !ok {
-			mark = "MISSED"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, measured, goal, mark)
+	check := func(name, measured, goal string, s benchmath.Summary, target float64, atMost bool) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, measured, goal, bench.CheckTarget(s, target, atMost))
 	}
-	check("parallel pair, rcu ÷ RBMutex", f2(ratio["RBMutex"]), "≤ "+f2(targetVsRBMutex),
-		ratio["RBMutex"] <= targetVsRBMutex)
-	check("parallel pair, rcu ÷ RWMutex", f2(ratio["RWMutex"]), "≤ "+f2(targetVsRWMutex),
-		ratio["RWMutex"] <= targetVsRWMutex)
+	for _, t := range []struct {
+		impl string
+		goal float64
+	}{{"RBMutex", targetVsRBMutex}, {"RWMutex", targetVsRWMutex}} {
+		s := ratio[t.impl]
+		check("parallel pair, rcu ÷ "+t.impl, f2(s.Center)+" "+pm(s), "≤ "+f2(t.goal), s, t.goal, true)
+	}
 	for i := range r.Readers {
 		rr := &r.Readers[i]
-		check(count(rr.Readers, "reader")+" beside Synchronize ÷ alone", fmt.Sprintf("%.1f%%", 100*rr.Ratio()),
-			fmt.Sprintf("≥ %.0f%%", 100*targetReaderRatio), rr.Ratio() >= targetReaderRatio)
+		s := rr.RatioSummary()
+		check(count(rr.Readers, "reader")+" beside Synchronize ÷ alone", fmt.Sprintf("%.1f%% %s", 100*s.Center, pm(s)),
+			fmt.Sprintf("≥ %.0f%%", 100*targetReaderRatio), s, targetReaderRatio, false)
 	}
-	check("Synchronize p50, 2 busy readers", dur(sync2.P50).String(), "≤ "+targetSyncP50.String(),
-		sync2.P50 <= targetSyncP50)
-	check("Synchronize p99, 2 busy readers", dur(sync2.P99).String(), "≤ "+targetSyncP99.String(),
-		sync2.P99 <= targetSyncP99)
-	check("Call throughput", si(calls)+"/s", "≥ "+si(targetCallsPerSec)+"/s", calls >= targetCallsPerSec)
+	for _, t := range []struct {
+		name string
+		runs []float64
+		goal time.Duration
+	}{
+		{"Synchronize p50, 2 busy readers", sync2.P50s(), targetSyncP50},
+		{"Synchronize p99, 2 busy readers", sync2.P99s(), targetSyncP99},
+	} {
+		s := bench.Summarize(t.runs)
+		check(t.name, dur(time.Duration(s.Center)).String()+" "+pm(s), "≤ "+t.goal.String(), s, float64(t.goal), true)
+	}
+	check("Call throughput", si(calls.Center)+"/s "+pm(calls), "≥ "+si(targetCallsPerSec)+"/s", calls, targetCallsPerSec, false)
 	tw.Flush()
+	fmt.Fprintf(w, "(measured: the median over the runs ± its 95%% interval; ok or %s: the whole interval is on one side of\n"+
+		"the goal; %s: the interval reaches the goal, as it always does with fewer than 6 runs)\n",
+		bench.TargetMissed, bench.NotSignificant)
 }
 
 // writeTable writes rows (the first is the header) as an aligned table:

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -16,62 +17,141 @@ import (
 	"github.com/xabench/xabench/stress"
 )
 
-func reproFlags(w io.Writer) *flag.FlagSet {
+type reproFlagValues struct {
+	list       bool
+	variant    string
+	duration   time.Duration
+	seed       uint64
+	goroutines int
+	inject     bool
+	table      bool
+	seeds      int
+	out        string
+}
+
+func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
+	v := new(reproFlagValues)
 	fs := flag.NewFlagSet("repro", flag.ContinueOnError)
 	fs.SetOutput(w)
-	fs.Bool("list", false, "list the scenarios with their kernel commits")
-	fs.String("variant", stress.Buggy, "variant to run: buggy or fixed")
-	fs.Duration("duration", 10*time.Second, "give up after this long if nothing is found")
-	fs.Uint64("seed", 1, "the run's seed: the same seed replays the same goroutine seeds")
-	fs.Int("goroutines", 1, "scale the number of workers")
-	fs.Bool("inject", true, "widen the scenario's race windows (internal/inject points)")
-	fs.Bool("table", false, "run every scenario over --seeds seeds, buggy and fixed, and print the detection table")
-	fs.Int("seeds", 20, "seeds per buggy variant for --table")
-	fs.String("o", "", "with --table, also write the table as Markdown to this file")
+	fs.BoolVar(&v.list, "list", false, "list the scenarios with their kernel commits")
+	fs.StringVar(&v.variant, "variant", stress.Buggy, "variant to run: buggy or fixed (with --table: if set, only that variant's rows; if not, both)")
+	fs.DurationVar(&v.duration, "duration", 10*time.Second, "give up after this long if nothing is found (positive; with --table: each run's)")
+	fs.Uint64Var(&v.seed, "seed", 1, "the run's seed: the same seed replays the same goroutine seeds (with --table: the first of the --seeds seeds)")
+	fs.IntVar(&v.goroutines, "goroutines", 1, "scale the number of workers (at least 1; with --table: of every run)")
+	fs.BoolVar(&v.inject, "inject", true, "widen the scenario's race windows (internal/inject points; with --table: of every run)")
+	fs.BoolVar(&v.table, "table", false, "run every scenario (or the one named) over --seeds seeds, buggy and fixed, and print the detection table")
+	fs.IntVar(&v.seeds, "seeds", 20, "with --table: seeds per buggy variant, from --seed on")
+	fs.StringVar(&v.out, "o", "", "with --table: also write the table as Markdown to this `file`")
 	fs.Usage = func() {
-		fmt.Fprintf(w, "Usage:\n\n\txabench repro --list\n\txabench repro SCENARIO [--variant buggy|fixed] [--duration 10s] [--seed N] [--goroutines N] [--inject=true]\n\txabench repro --table [--seeds 20] [--duration 10s] [-o FILE]\n\n")
-		fmt.Fprintf(w, "Runs a model of a kernel page-cache bug, buggy or fixed, until a violation\nis found or the time is up. Exit status: 0 clean, 1 violation, 2 usage,\n130 interrupted (the run stops at the first interrupt and says so).\n\nFlags:\n\n")
+		fmt.Fprintf(w, `Usage:
+
+	xabench repro --list
+	xabench repro SCENARIO [--variant buggy|fixed] [--duration 10s] [--seed N] [--goroutines N] [--inject=true]
+	xabench repro --table [SCENARIO] [--seeds 20] [--seed 1] [--variant buggy|fixed] [--duration 10s] [--inject=true] [-o FILE]
+
+Runs a model of a kernel page-cache bug, buggy or fixed, until a violation
+is found or the time is up. Flags may come before or after SCENARIO.
+Exit status: 0 clean, 1 violation, 2 usage, 130 interrupted (the run stops
+at the first interrupt and says so).
+
+--table runs each scenario's buggy variant with seeds --seed to
+--seed+--seeds-1 and its fixed variant once with seed --seed, each for up
+to --duration, with race windows widened unless --inject=false, and prints
+how many seeds detected the bug and how soon. A SCENARIO restricts it to
+that scenario, and --variant to that variant's rows. Its exit status is 1
+if a fixed variant found a violation.
+
+Flags:
+
+`)
 		fs.PrintDefaults()
 	}
+	return fs, v
+}
+
+func reproFlags(w io.Writer) *flag.FlagSet {
+	fs, _ := newReproFlags(w)
 	return fs
 }
 
 func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := reproFlags(stderr)
+	fs, v := newReproFlags(stderr)
+	pos, rc := parseArgs(fs, args)
+	if rc >= 0 {
+		return rc
+	}
+	if len(pos) > 1 {
+		return usageError(fs, "want one scenario, got %d: %q", len(pos), pos)
+	}
 	var name string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		name, args = args[0], args[1:]
+	if len(pos) == 1 {
+		name = pos[0]
 	}
-	if code := parseFlags(fs, args); code >= 0 {
-		return code
-	}
-	get := func(n string) flag.Value { return fs.Lookup(n).Value }
-	switch {
-	case get("list").(flag.Getter).Get().(bool):
+	if v.list {
+		if name != "" || v.table {
+			return usageError(fs, "--list takes no scenario and no --table")
+		}
 		listScenarios(stdout)
 		return 0
-	case get("table").(flag.Getter).Get().(bool):
-		return reproTable(ctx, stdout, stderr, get("seeds").(flag.Getter).Get().(int),
-			get("duration").(flag.Getter).Get().(time.Duration), get("o").String())
-	case name == "":
-		fmt.Fprintf(stderr, "xabench repro: name a scenario, or use --list or --table\n\n")
-		fs.Usage()
-		return 2
 	}
-	s, err := stress.Lookup(name)
-	if err != nil {
-		fmt.Fprintf(stderr, "xabench repro: %v\n", err)
-		return 2
+	if rc := mustBePositive(fs, "duration", v.duration); rc >= 0 {
+		return rc
 	}
-	cfg := stress.Config{
-		Duration:   get("duration").(flag.Getter).Get().(time.Duration),
-		Seed:       get("seed").(flag.Getter).Get().(uint64),
-		Goroutines: get("goroutines").(flag.Getter).Get().(int),
-		Inject:     get("inject").(flag.Getter).Get().(bool),
-		Progress:   progressLine(stderr, name+" "+get("variant").String()),
+	if rc := mustBeAtLeast(fs, "goroutines", v.goroutines, 1); rc >= 0 {
+		return rc
+	}
+	if v.variant != stress.Buggy && v.variant != stress.Fixed {
+		return usageError(fs, "--variant %q: want %s or %s", v.variant, stress.Buggy, stress.Fixed)
+	}
+	if !v.table {
+		for _, f := range []string{"seeds", "o"} {
+			if isSet(fs, f) {
+				return usageError(fs, "-%s needs --table", f)
+			}
+		}
+	}
+	var s *stress.Scenario
+	if name != "" {
+		var err error
+		if s, err = stress.Lookup(name); err != nil {
+			return usageError(fs, "%v", err)
+		}
+	}
+	if v.table {
+		if rc := mustBeAtLeast(fs, "seeds", v.seeds, 1); rc >= 0 {
+			return rc
+		}
+		if math.MaxUint64-v.seed < uint64(v.seeds-1) {
+			return usageError(fs, "--seed %d: the %d seeds from it overflow", v.seed, v.seeds)
+		}
+		t := tableOptions{scenarios: stress.Scenarios(), variants: []string{stress.Buggy, stress.Fixed},
+			seeds: v.seeds, firstSeed: v.seed, duration: v.duration, goroutines: v.goroutines, inject: v.inject,
+			out: v.out}
+		if s != nil {
+			t.scenarios = []*stress.Scenario{s}
+			if s.Plain {
+				t.variants = []string{stress.Fixed}
+			}
+		}
+		if isSet(fs, "variant") {
+			if s != nil && s.Plain && v.variant == stress.Buggy {
+				return usageError(fs, "%s is a plain workload: it has only a fixed variant", s.Name)
+			}
+			t.variants = []string{v.variant}
+		}
+		return reproTable(ctx, stdout, stderr, t)
+	}
+	if s == nil {
+		return usageError(fs, "name a scenario, or use --list or --table")
+	}
+	res, err := s.Run(v.variant, stress.Config{
+		Duration:   v.duration,
+		Seed:       v.seed,
+		Goroutines: v.goroutines,
+		Inject:     v.inject,
+		Progress:   progressLine(stderr, name+" "+v.variant),
 		Context:    ctx,
-	}
-	res, err := s.Run(get("variant").String(), cfg)
+	})
 	clearLine(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "xabench repro: %v\n", err)
@@ -169,23 +249,87 @@ func tableInterrupted(stderr io.Writer) int {
 	return exitInterrupted
 }
 
-// reproTable runs each buggy variant over seeds 1..n and each fixed
+// tableOptions are what repro --table runs.
+type tableOptions struct {
+	scenarios  []*stress.Scenario
+	variants   []string // stress.Buggy, stress.Fixed, or both, in that order
+	seeds      int      // of each buggy variant, from firstSeed on; the fixed one runs with firstSeed
+	firstSeed  uint64
+	duration   time.Duration
+	goroutines int
+	inject     bool
+	out        string // a file to write the Markdown table to, if not ""
+}
+
+// caption says how the table was made.
+func (t tableOptions) caption() string {
+	var parts []string
+	if slices.Contains(t.variants, stress.Buggy) {
+		seeds := fmt.Sprintf("seed %d", t.firstSeed)
+		if t.seeds > 1 {
+			seeds = fmt.Sprintf("seeds %d..%d", t.firstSeed, t.firstSeed+uint64(t.seeds-1))
+		}
+		parts = append(parts, "buggy variants: "+seeds)
+	}
+	if slices.Contains(t.variants, stress.Fixed) {
+		parts = append(parts, fmt.Sprintf("fixed variants: seed %d", t.firstSeed))
+	}
+	parts = append(parts, fmt.Sprintf("each run up to %v", t.duration))
+	if t.goroutines > 1 {
+		parts = append(parts, fmt.Sprintf("--goroutines %d", t.goroutines))
+	}
+	if t.inject {
+		parts = append(parts, "race windows widened (--inject)")
+	} else {
+		parts = append(parts, "race windows not widened (--inject=false)")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// reproTable runs each buggy variant over t.seeds seeds and each fixed
 // variant once for the same duration, and prints detections and times to
 // detection.
-func reproTable(ctx context.Context, stdout, stderr io.Writer, n int, d time.Duration, out string) int {
-	if n < 1 {
-		fmt.Fprintf(stderr, "xabench repro: --seeds must be at least 1\n")
-		return 2
-	}
+func reproTable(ctx context.Context, stdout, stderr io.Writer, t tableOptions) int {
 	var rows [][]string
 	header := []string{"scenario", "variant", "detected/seeds", "median", "p90", "ops/run"}
 	status := 0
-	for _, s := range stress.Scenarios() {
-		var times []time.Duration
-		var ops int64
-		for seed := uint64(1); seed <= uint64(n) && ctx.Err() == nil; seed++ {
-			res, err := s.Run(stress.Buggy, stress.Config{Duration: d, Seed: seed, Inject: true, Context: ctx,
-				Progress: progressLine(stderr, fmt.Sprintf("%s buggy seed %d", s.Name, seed))})
+	config := func(seed uint64, what string) stress.Config {
+		return stress.Config{Duration: t.duration, Seed: seed, Goroutines: t.goroutines, Inject: t.inject,
+			Context: ctx, Progress: progressLine(stderr, what)}
+	}
+	for _, s := range t.scenarios {
+		if slices.Contains(t.variants, stress.Buggy) {
+			var times []time.Duration
+			var ops int64
+			for i := range t.seeds {
+				seed := t.firstSeed + uint64(i)
+				res, err := s.Run(stress.Buggy, config(seed, fmt.Sprintf("%s buggy seed %d", s.Name, seed)))
+				if err != nil {
+					clearLine(stderr)
+					fmt.Fprintf(stderr, "xabench repro: %v\n", err)
+					return 2
+				}
+				if res.Interrupted {
+					return tableInterrupted(stderr)
+				}
+				ops += res.Ops
+				if !res.Clean() {
+					times = append(times, res.First.After)
+				}
+			}
+			clearLine(stderr)
+			med, p90 := "-", "-"
+			if len(times) > 0 {
+				slices.Sort(times)
+				med = roundDetection(times[len(times)/2])
+				p90 = roundDetection(times[min(len(times)-1, len(times)*9/10)])
+			}
+			rows = append(rows, []string{s.Name, stress.Buggy, fmt.Sprintf("%d/%d", len(times), t.seeds), med, p90,
+				fmt.Sprint(ops / int64(t.seeds))})
+		}
+		if slices.Contains(t.variants, stress.Fixed) {
+			res, err := s.Run(stress.Fixed, config(t.firstSeed, s.Name+" fixed"))
+			clearLine(stderr)
 			if err != nil {
 				fmt.Fprintf(stderr, "xabench repro: %v\n", err)
 				return 2
@@ -193,36 +337,14 @@ func reproTable(ctx context.Context, stdout, stderr io.Writer, n int, d time.Dur
 			if res.Interrupted {
 				return tableInterrupted(stderr)
 			}
-			ops += res.Ops
+			det := "0/1"
 			if !res.Clean() {
-				times = append(times, res.First.After)
+				det = "1/1"
+				status = 1
+				fmt.Fprintf(stderr, "fixed variant of %s found a violation:\n%v\n", s.Name, res.First)
 			}
+			rows = append(rows, []string{s.Name, stress.Fixed, det, "-", "-", fmt.Sprint(res.Ops)})
 		}
-		clearLine(stderr)
-		med, p90 := "-", "-"
-		if len(times) > 0 {
-			slices.Sort(times)
-			med = roundDetection(times[len(times)/2])
-			p90 = roundDetection(times[min(len(times)-1, len(times)*9/10)])
-		}
-		rows = append(rows, []string{s.Name, "buggy", fmt.Sprintf("%d/%d", len(times), n), med, p90, fmt.Sprint(ops / int64(n))})
-		res, err := s.Run(stress.Fixed, stress.Config{Duration: d, Seed: 1, Inject: true, Context: ctx,
-			Progress: progressLine(stderr, s.Name+" fixed")})
-		clearLine(stderr)
-		if err != nil {
-			fmt.Fprintf(stderr, "xabench repro: %v\n", err)
-			return 2
-		}
-		if res.Interrupted {
-			return tableInterrupted(stderr)
-		}
-		det := "0/1"
-		if !res.Clean() {
-			det = "1/1"
-			status = 1
-			fmt.Fprintf(stderr, "fixed variant of %s found a violation:\n%v\n", s.Name, res.First)
-		}
-		rows = append(rows, []string{s.Name, "fixed", det, "-", "-", fmt.Sprint(res.Ops)})
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
@@ -230,13 +352,15 @@ func reproTable(ctx context.Context, stdout, stderr io.Writer, n int, d time.Dur
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	tw.Flush()
-	if out != "" {
+	fmt.Fprintf(stdout, "\n%s\n", t.caption())
+	if t.out != "" {
 		var b strings.Builder
 		fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" --- |", len(header)))
 		for _, r := range rows {
 			fmt.Fprintf(&b, "| %s |\n", strings.Join(r, " | "))
 		}
-		if err := bench.WriteFileAtomic(out, []byte(b.String())); err != nil {
+		fmt.Fprintf(&b, "\n%s\n", t.caption())
+		if err := bench.WriteFileAtomic(t.out, []byte(b.String())); err != nil {
 			fmt.Fprintf(stderr, "xabench repro: %v\n", err)
 			return 1
 		}
@@ -244,34 +368,47 @@ func reproTable(ctx context.Context, stdout, stderr io.Writer, n int, d time.Dur
 	return status
 }
 
-func stressFlags(w io.Writer) *flag.FlagSet {
+func newStressFlags(w io.Writer) (*flag.FlagSet, *time.Duration, *uint64) {
+	var (
+		total time.Duration
+		seed  uint64
+	)
 	fs := flag.NewFlagSet("stress", flag.ContinueOnError)
 	fs.SetOutput(w)
-	fs.Duration("duration", 90*time.Second, "total time, shared between the scenarios")
-	fs.Uint64("seed", 1, "the runs' seed")
+	fs.DurationVar(&total, "duration", 90*time.Second, "total time, shared between the scenarios (positive)")
+	fs.Uint64Var(&seed, "seed", 1, "the runs' seed")
 	fs.Usage = func() {
 		fmt.Fprintf(w, "Usage:\n\n\txabench stress [--duration 90s] [--seed N]\n\n")
 		fmt.Fprintf(w, "Runs every scenario's fixed variant and every plain workload, sharing\nthe duration, with race windows widened. Exit status: 0 clean, 1 violation,\n2 usage, 130 interrupted.\n\nFlags:\n\n")
 		fs.PrintDefaults()
 	}
+	return fs, &total, &seed
+}
+
+func stressFlags(w io.Writer) *flag.FlagSet {
+	fs, _, _ := newStressFlags(w)
 	return fs
 }
 
 func stressMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := stressFlags(stderr)
+	fs, total, seed := newStressFlags(stderr)
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
-	total := fs.Lookup("duration").Value.(flag.Getter).Get().(time.Duration)
-	seed := fs.Lookup("seed").Value.(flag.Getter).Get().(uint64)
+	if code := mustBePositive(fs, "duration", *total); code >= 0 {
+		return code
+	}
 	all := append(stress.Scenarios(), stress.Workloads()...)
-	each := total / time.Duration(len(all))
-	status := 0
+	// At least a nanosecond each: a zero Duration would mean the
+	// scenario's default.
+	each := max(*total/time.Duration(len(all)), time.Nanosecond)
+	status, ran := 0, 0
 	for _, s := range all {
 		if ctx.Err() != nil {
 			break
 		}
-		res, err := s.Run(stress.Fixed, stress.Config{Duration: each, Seed: seed, Inject: true, Context: ctx,
+		ran++
+		res, err := s.Run(stress.Fixed, stress.Config{Duration: each, Seed: *seed, Inject: true, Context: ctx,
 			Progress: progressLine(stderr, s.Name+" fixed")})
 		clearLine(stderr)
 		if err != nil {
@@ -281,6 +418,12 @@ func stressMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		printVerdict(stdout, res)
 		if code := exitStatus(res); code != 0 && status != 1 {
 			status = code
+		}
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "xabench stress: interrupted; %d of %d runs started\n", ran, len(all))
+		if status != 1 {
+			status = exitInterrupted
 		}
 	}
 	return status

@@ -43,7 +43,8 @@ func writeResultsTable(w io.Writer, r *bench.Results) {
 		fmt.Fprintf(w, "%sload average %s before, %s after (other processes distort the numbers)\n", idle, r.LoadBefore, r.LoadAfter)
 	}
 	fmt.Fprintf(w, "medians of %d runs of %s, ± the 95%% confidence interval (benchmath); ns/op is wall time over all goroutines' operations;\n", r.Count, r.Benchtime)
-	fmt.Fprintf(w, "÷ xarray: the row's ns/op over xarray Load's, run by run; p50/p99: latency per operation, from timed batches of %d\n", bench.Batch)
+	fmt.Fprintf(w, "÷ xarray: the median of the row's ns/op over xarray Load's, run by run, ± its 95%% interval (\"%s\" where it reaches 1);\n", bench.NotSignificant)
+	fmt.Fprintf(w, "p50/p99: latency per operation, from timed batches of %d\n", bench.Batch)
 
 	// Group the cells by workload, in order of first appearance.
 	var order []bench.Workload
@@ -68,18 +69,11 @@ func writeResultsTable(w io.Writer, r *bench.Results) {
 		for _, c := range cells {
 			ns := bench.Summarize(c.Values(bench.NsPerOp))
 			ratio := "—"
-			if ref != nil {
-				n := min(len(ref.Runs), len(c.Runs))
-				rs := make([]float64, n)
-				for i := range n {
-					rs[i] = c.Runs[i].NsPerOp / ref.Runs[i].NsPerOp
-				}
-				if n > 0 {
-					s := bench.Summarize(rs)
-					ratio = f2(s.Center)
-					if c != ref {
-						ratio += " " + pm(s)
-					}
+			if ref != nil && len(c.Runs) > 0 && len(ref.Runs) > 0 {
+				if c == ref {
+					ratio = "1.00"
+				} else {
+					ratio = ratioCell(bench.RatioSummary(c.Values(bench.NsPerOp), ref.Values(bench.NsPerOp)))
 				}
 			}
 			rows = append(rows, []string{
@@ -129,18 +123,8 @@ func writeTargets(w io.Writer, r *bench.Results, order []bench.Workload, by map[
 			if o == nil {
 				continue
 			}
-			n := min(len(x.Runs), len(o.Runs))
-			rs := make([]float64, n)
-			for i := range n {
-				rs[i] = o.Runs[i].NsPerOp / x.Runs[i].NsPerOp
-			}
-			s := bench.Summarize(rs)
-			mark := "ok"
-			if s.Center <= 1 {
-				mark = "MISSED"
-			} else if s.Lo <= 1 {
-				mark = "ok (the interval reaches 1)"
-			}
+			s := bench.RatioSummary(o.Values(bench.NsPerOp), x.Values(bench.NsPerOp))
+			mark := bench.CheckTarget(s, 1, false)
 			rows = append(rows, []string{
 				fmt.Sprintf("xarray Load ahead of %s, %s", o.Label, count(wl.Procs, "goroutine")),
 				fmt.Sprintf("%s× %s", f2(s.Center), pm(s)), "> 1", mark})
@@ -149,8 +133,10 @@ func writeTargets(w io.Writer, r *bench.Results, order []bench.Workload, by map[
 	if len(rows) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\ntarget (dense 1M random keys, reads only; ratio: the map's ns/op over xarray Load's)\n")
+	fmt.Fprintf(w, "\ntarget (dense 1M random keys, reads only; ratio: the map's ns/op over xarray Load's, run by run)\n")
 	writeTable(w, append([][]string{{"target", "measured", "goal", ""}}, rows...))
+	fmt.Fprintf(w, "(ok or %s: the ratio's whole 95%% interval is on one side of 1; %s: it reaches 1)\n",
+		bench.TargetMissed, bench.NotSignificant)
 }
 
 // pm formats a summary's 95% interval as "±2%", or "±∞" with too few
