@@ -159,12 +159,6 @@ func CompetitorByName(name string) *Competitor {
 	return nil
 }
 
-// slowdownSpins is a test-only knob: when positive, the XArray Load
-// competitor spins that many iterations per lookup on top of the lookup,
-// so that tests can check that compare flags a slower hot path. It is
-// read when a Map is built, so the knob costs the measured loop nothing.
-var slowdownSpins int
-
 // ExtraBytes is implemented by Maps that hold memory outside the Go heap
 // objects they allocate when built (the XArray's node cache is one slab
 // allocated when the program starts).
@@ -212,9 +206,6 @@ func buildXArray(f *Fixture) (Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	if slowdownSpins > 0 {
-		return &xaSlowLoad{xaLoad{xa, f}, slowdownSpins}, nil
-	}
 	return &xaLoad{xa, f}, nil
 }
 
@@ -234,31 +225,6 @@ func (m *xaLoad) Store(k uint64) {
 
 func (m *xaLoad) Close()            { m.f.releaseXArray() }
 func (m *xaLoad) ExtraBytes() int64 { return int64(m.xa.Nodes()) * xarray.NodeCacheStats().Bytes }
-
-// xaSlowLoad is xaLoad with slowdownSpins of extra work per lookup.
-type xaSlowLoad struct {
-	xaLoad
-	spins int
-}
-
-func (m *xaSlowLoad) Load(keys []uint64) uint64 {
-	sum := m.xaLoad.Load(keys)
-	spin(m.spins * len(keys))
-	return sum
-}
-
-var spinSink atomic.Uint64
-
-// spin runs a chain of n dependent multiply-adds.
-//
-//go:noinline
-func spin(n int) {
-	x := uint64(1)
-	for i := 0; i < n; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-	}
-	spinSink.Store(x)
-}
 
 // xaBatch looks a whole batch up under one read-side section, with one
 // State: xas_set + xas_load per key, as find_get_entries and friends do.

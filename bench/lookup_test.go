@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xabench/xabench/internal/watchdog"
 	"github.com/xabench/xabench/xarray"
 	"golang.org/x/perf/benchfmt"
 )
@@ -127,6 +128,7 @@ func sum(keys []uint64) uint64 {
 // Every competitor gives every key's value, before and after stores, and
 // survives concurrent loads and stores.
 func TestCompetitors(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	for _, layout := range []Layout{Dense, Sparse} {
 		keys := Keys(KeySet{layout, 3000})
 		seq := Sequence(keys, Uniform)
@@ -217,16 +219,33 @@ func smallCells(impls ...string) []Cell {
 }
 
 func TestRunAndFiles(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	cells := smallCells("xarray", "sync.Map")
-	var updates, progress int
+	type report struct {
+		done, total int
+		cell        string
+	}
+	var updates int
+	var progress []report
 	res := Run(context.Background(), "test", cells, Options{
 		Benchtime: 2 * time.Millisecond,
 		Count:     2,
-		Progress:  func(done, total int, cell string) { progress++ },
+		Progress:  func(done, total int, cell string) { progress = append(progress, report{done, total, cell}) },
 		Update:    func(*Results) { updates++ },
 	})
-	if len(res.Cells) != len(cells) || res.Interrupted || updates != 2*len(cells) || progress == 0 {
+	if len(res.Cells) != len(cells) || res.Interrupted || updates != 2*len(cells) {
 		t.Fatalf("Run: %d cells of %d, interrupted %v, %d updates", len(res.Cells), len(cells), res.Interrupted, updates)
+	}
+	// Progress comes before each of the 2*len(cells) measurements, with
+	// the count done so far, and once more at the end.
+	total := 2 * len(cells)
+	if len(progress) != total+1 {
+		t.Fatalf("Run reported progress %d times, want %d: %v", len(progress), total+1, progress)
+	}
+	for i, p := range progress {
+		if p.done != i || p.total != total || (p.cell == "") != (i == total) {
+			t.Errorf("progress report %d: %+v, want %d of %d done", i, p, i, total)
+		}
 	}
 	for _, c := range res.Cells {
 		if len(c.Runs) != 2 || c.BytesPerEntry <= 0 || len(c.LatencyCDF) != len(cdfQuantiles) {
@@ -309,6 +328,7 @@ func TestRunAndFiles(t *testing.T) {
 
 // An interrupted run keeps what finished.
 func TestRunInterrupted(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	res := Run(ctx, "test", smallCells("xarray", "xsync.MapOf"), Options{
@@ -475,9 +495,10 @@ func TestCompareDrift(t *testing.T) {
 	}
 }
 
-// compare flags a run whose lookup path was made slower (the test-only
-// slowdownSpins knob), on files written and read back as xabench does.
+// compare flags a run whose lookup path was made slower (withSlowXArray),
+// on files written and read back as xabench does.
 func TestCompareFlagsSlowdown(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	cells := smallCells("xarray", "xsync.MapOf")
 	opts := Options{Benchtime: 3 * time.Millisecond, Count: 6}
 	base := Run(context.Background(), "lookup", cells, opts)
@@ -489,9 +510,8 @@ func TestCompareFlagsSlowdown(t *testing.T) {
 	start := time.Now()
 	spin(1 << 20)
 	perSpin := float64(time.Since(start).Nanoseconds()) / (1 << 20)
-	slowdownSpins = max(1, int(2*ns/perSpin))
-	slow := Run(context.Background(), "lookup", cells, opts)
-	slowdownSpins = 0
+	spins := max(1, int(2*ns/perSpin))
+	slow := Run(context.Background(), "lookup", withSlowXArray(cells, spins), opts)
 
 	oldDir, newDir := t.TempDir(), t.TempDir()
 	if err := base.WriteFiles(oldDir); err != nil {
@@ -512,7 +532,7 @@ func TestCompareFlagsSlowdown(t *testing.T) {
 	var b bytes.Buffer
 	c.WriteText(&b)
 	if len(c.Regressions) == 0 {
-		t.Fatalf("a slowed lookup path (%d spins per lookup) is not flagged:\n%s", slowdownSpins, b.String())
+		t.Fatalf("a slowed lookup path (%d spins per lookup) is not flagged:\n%s", spins, b.String())
 	}
 	for _, r := range c.Regressions {
 		if !strings.Contains(r.Name, "impl=xarray-") {

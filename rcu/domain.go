@@ -42,7 +42,7 @@ type Domain struct {
 	gpSeq     atomic.Uint64
 	lastGPEnd atomic.Int64 // monotime at the end of the last grace period
 	stall     atomic.Int64 // stall timeout in nanoseconds; <= 0 disables
-	broken    atomic.Bool  // test-only: grace periods do not wait
+	noWait    bool         // fixed by newDomain: see domainConfig
 
 	// Callbacks, see call.go.
 	cbMu      sync.Mutex
@@ -60,7 +60,19 @@ type Domain struct {
 // NewDomain returns a new, independent Domain. Its read side has one stripe
 // per P (rounded up to a power of two, at least 4), as runtime.GOMAXPROCS
 // reports at the time of the call.
-func NewDomain() *Domain {
+func NewDomain() *Domain { return newDomain(domainConfig{}) }
+
+// domainConfig is how newDomain builds a Domain; NewDomain's is the zero
+// value. What it says is fixed for the Domain's life.
+type domainConfig struct {
+	// noWait makes every grace period return at once without waiting for
+	// readers: a deliberately broken RCU, which only the torture test
+	// builds (NewBrokenDomain in export_test.go) to prove that it catches
+	// a premature free.
+	noWait bool
+}
+
+func newDomain(cfg domainConfig) *Domain {
 	n := 4
 	for n < runtime.GOMAXPROCS(0) {
 		n <<= 1
@@ -68,6 +80,7 @@ func NewDomain() *Domain {
 	d := &Domain{
 		mask:    uint32(n - 1),
 		stripes: make([]stripe, n),
+		noWait:  cfg.noWait,
 	}
 	d.lastGPEnd.Store(int64(-gpMinInterval))
 	d.stall.Store(int64(DefaultStallTimeout))
@@ -98,7 +111,7 @@ func (d *Domain) SetStallTimeout(timeout time.Duration) {
 // Synchronize must not be called inside a read-side section of d: that
 // deadlocks, and is reported by a panic once the stall timeout expires.
 func (d *Domain) Synchronize() {
-	if d.broken.Load() {
+	if d.noWait {
 		return
 	}
 	// Any grace period that starts after this load serves us: its scans

@@ -4,10 +4,10 @@ package rcu
 
 import "github.com/xabench/xabench/internal/cpu"
 
-// BreakGracePeriods makes every later grace period of d return at once,
+// NewBrokenDomain returns a Domain whose grace periods return at once,
 // without waiting for readers: a deliberately broken RCU that the torture
 // test must catch.
-func (d *Domain) BreakGracePeriods() { d.broken.Store(true) }
+func NewBrokenDomain() *Domain { return newDomain(domainConfig{noWait: true}) }
 
 // GracePeriods returns the number of grace periods d has completed.
 func (d *Domain) GracePeriods() uint64 { return d.gracePeriods() }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/folio/filemap"
 	"github.com/xabench/xabench/internal/inject"
 	"github.com/xabench/xabench/rcu"
 	"github.com/xabench/xabench/xarray"
@@ -35,6 +36,13 @@ type Config struct {
 	// the workers stop, the run is torn down and checked as at its end,
 	// and the Result says Interrupted.
 	Context context.Context
+	// XArrayVariant and FilemapVariant, if set, make a plain workload
+	// (Workloads) build its XArrays and files with these variants instead
+	// of the fixed code: a known bug, to show that the workload catches
+	// bugs it was not written for. Scenarios ignore them: their buggy
+	// variant is their own.
+	XArrayVariant  xarray.Variant
+	FilemapVariant filemap.Variant
 }
 
 // Progress is a snapshot of a running scenario.

@@ -45,18 +45,12 @@ var workloads = []*Scenario{
 	},
 }
 
-// The workloads run the fixes. A test sets these to run one with a known
-// bug instead, to show that the workload would catch it.
-var (
-	mixXArrayVariant  xarray.Variant
-	mixFilemapVariant filemap.Variant
-)
-
-// mixFile is newFile for a workload.
+// mixFile is newFile for a workload: the fixed code unless
+// Config.FilemapVariant asks for a known bug.
 func (r *run) mixFile(m *folio.Memmap, pages uint64) *filemap.AddressSpace {
 	var extra []filemap.Option
-	if mixFilemapVariant != 0 {
-		extra = append(extra, filemap.WithVariant(mixFilemapVariant))
+	if v := r.cfg.FilemapVariant; v != 0 {
+		extra = append(extra, filemap.WithVariant(v))
 	}
 	return r.newFile(m, pages, 0, extra...)
 }
@@ -197,7 +191,7 @@ func mixReload(xa *xarray.XArray, index uint64) xarray.Entry {
 // without the lock; every entry a reader gets must cover its index.
 func runXArrayMix(r *run) func() {
 	const span = 4096
-	xa := xarray.New(0, append(r.xarrayOptions(0), xarray.WithVariant(mixXArrayVariant))...)
+	xa := xarray.New(0, append(r.xarrayOptions(0), xarray.WithVariant(r.cfg.XArrayVariant))...)
 	r.arrays = append(r.arrays, xa)
 	w := &mixWriter{xa: xa}
 	for range r.cfg.Goroutines {

@@ -13,45 +13,8 @@ func bug(h uint32, format string, args ...any) {
 	panic(fmt.Sprintf("xarray: BUG: %s\n  %v", fmt.Sprintf(format, args...), Node{h}))
 }
 
-// Check validates the whole tree (the xa_dump-based checks of the
-// kernel's test harness, made explicit). Call it with the lock held or
-// with no writer running. It checks, for every node: that it belongs to
-// this array and is not freed; its parent, offset and shift agree with
-// where it hangs; count and nr_values match the slots; siblings name a
-// lower slot of the same node whose entry is neither a sibling, Null nor
-// a node above the leaves; no live slot holds RetryEntry; each mark bit of
-// a slot that holds a node is set exactly when the node has that mark
-// somewhere, and Null and sibling slots carry no marks (except the free
-// mark of arrays that track free indices); the root marks agree with the
-// top node. It returns the first problem found, or nil.
-func (xa *XArray) Check() error {
-	head := xa.headEntry()
-	if !head.IsNode() {
-		if head.IsInternal() && head != ZeroEntry {
-			return fmt.Errorf("xarray check: head holds internal entry %v", head)
-		}
-		return nil
-	}
-	h := handleOf(head)
-	n := nodeAt(h)
-	if n.parentNode() != 0 {
-		return fmt.Errorf("xarray check: top %v has a parent", Node{h})
-	}
-	if err := xa.checkNode(h, 0); err != nil {
-		return err
-	}
-	for m := Mark0; m < maxMarks; m++ {
-		if m == FreeMark && xa.trackFree() {
-			continue
-		}
-		if xa.marked(m) != n.anyMark(m) {
-			return fmt.Errorf("xarray check: root mark %d is %v but top %v says %v",
-				m, xa.marked(m), Node{h}, n.anyMark(m))
-		}
-	}
-	return nil
-}
-
+// checkNode checks the subtree of node h, whose first index is base, for
+// Check (debug.go).
 func (xa *XArray) checkNode(h uint32, base uint64) error {
 	if h < firstHandle || h >= slabLimit.Load() {
 		return fmt.Errorf("xarray check: bad node handle %d at index %#x", h, base)
@@ -133,19 +96,8 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 	return nil
 }
 
-// Dump writes the tree the way xa_dump does: the head, then every node
-// and every entry with the indices it covers. Lock held or quiescent.
-func (xa *XArray) Dump(w io.Writer) {
-	head := xa.headEntry()
-	fmt.Fprintf(w, "xarray %d: head %v flags %#x marks %v %v %v\n", xa.id, head,
-		uint32(Flags(xa.flags.Load())&flagsUser&^(7<<markShift)), xa.marked(Mark0), xa.marked(Mark1), xa.marked(Mark2))
-	shift := uint(0)
-	if head.IsNode() {
-		shift = uint(toNode(head).shift()) + chunkShift
-	}
-	dumpEntry(w, head, 0, shift, 0)
-}
-
+// dumpEntry writes e, which covers the indices from index on and shift
+// bits below, and what it holds, for Dump (debug.go).
 func dumpEntry(w io.Writer, e Entry, index uint64, shift uint, depth int) {
 	if e == Null {
 		return
@@ -172,15 +124,7 @@ func dumpEntry(w io.Writer, e Entry, index uint64, shift uint, depth int) {
 	fmt.Fprintf(w, "%s%s: %v\n", indent, span, e)
 }
 
-// Nodes returns the number of nodes in the tree. Lock held or quiescent.
-func (xa *XArray) Nodes() int {
-	head := xa.headEntry()
-	if !head.IsNode() {
-		return 0
-	}
-	return countNodes(handleOf(head))
-}
-
+// countNodes returns the number of nodes in the subtree of node h.
 func countNodes(h uint32) int {
 	n := nodeAt(h)
 	total := 1

@@ -3,7 +3,6 @@
 package xarray
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -78,9 +77,6 @@ var slabLimit atomic.Uint32
 
 // nodeEntry is xa_mk_node.
 func nodeEntry(h uint32) Entry { return Entry(h)<<2 | 2 }
-
-// toNode is xa_to_node: one load away from the entry.
-func toNode(e Entry) *node { return nodeAt(uint32(e >> 2)) }
 
 // handleOf is the handle of a node entry.
 func handleOf(e Entry) uint32 { return uint32(e >> 2) }
@@ -201,80 +197,5 @@ func (c *nodeCache) put(h uint32) {
 	c.inUse.Add(-1)
 }
 
-// CacheStats counts the nodes of the node cache, shared by every XArray.
-type CacheStats struct {
-	Capacity int64 // nodes the slab backs now (it grows on demand; zero before first use)
-	InUse    int64 // handed out and not yet returned, Waiting included
-	Waiting  int64 // removed from a tree, waiting for a grace period
-	Free     int64 // returned and ready for reuse
-	Bytes    int64 // bytes of one node
-}
-
-// NodeCacheStats returns the node cache's counters. After every XArray
-// is destroyed and rcu.Barrier has run, InUse is zero unless a node leaked.
-func NodeCacheStats() CacheStats {
-	cache.mu.Lock()
-	free := int64(len(cache.free))
-	cache.mu.Unlock()
-	return CacheStats{
-		Capacity: int64(slabLimit.Load()) - firstHandle,
-		InUse:    cache.inUse.Load(),
-		Waiting:  cache.waiting.Load(),
-		Free:     free,
-		Bytes:    nodeBytes,
-	}
-}
-
+// nodeBytes is the size of one node.
 const nodeBytes = int64(16 + 8*chunkSize + 8*maxMarks)
-
-// Node is a debugging view of one node of a tree, for tests and dumps.
-// Its methods read the node without synchronising with writers: use them
-// with the array's lock held or while the array is quiescent.
-type Node struct{ h uint32 }
-
-// Valid reports whether n names a node.
-func (n Node) Valid() bool { return n.h >= firstHandle && n.h < slabLimit.Load() }
-
-// Handle returns the node's handle in the node cache.
-func (n Node) Handle() uint32 { return n.h }
-
-// Count returns the number of non-Null slots.
-func (n Node) Count() int { return int(nodeAt(n.h).count()) }
-
-// NrValues returns the number of value entries and siblings of values.
-func (n Node) NrValues() int { return int(nodeAt(n.h).nrValues()) }
-
-// Shift returns the number of index bits below this node's level.
-func (n Node) Shift() uint { return uint(nodeAt(n.h).shift()) }
-
-// Offset returns the node's slot in its parent.
-func (n Node) Offset() uint { return uint(nodeAt(n.h).offset()) }
-
-// Slot returns the entry in slot i (xa_entry_locked).
-func (n Node) Slot(i int) Entry { return nodeAt(n.h).slot(uint(i)) }
-
-// Parent returns the node's parent; it is not Valid at the top.
-func (n Node) Parent() Node { return Node{nodeAt(n.h).parentNode()} }
-
-// Marked reports whether slot i has mark m.
-func (n Node) Marked(i int, m Mark) bool { return nodeAt(n.h).getMark(uint(i), m) }
-
-// Freed reports whether the node has left its tree and waits for, or
-// has passed, its grace period.
-func (n Node) Freed() bool {
-	a := nodeAt(n.h).array.Load()
-	return a == arrayRCUFree || a == 0
-}
-
-// BelongsTo reports whether the node is part of xa (node->array == xa).
-func (n Node) BelongsTo(xa *XArray) bool { return nodeAt(n.h).array.Load() == xa.id }
-
-func (n Node) String() string {
-	if !n.Valid() {
-		return fmt.Sprintf("node(%d, invalid)", n.h)
-	}
-	nd := nodeAt(n.h)
-	return fmt.Sprintf("node %d shift %d offset %d parent %d count %d values %d marks %#x %#x %#x",
-		n.h, nd.shift(), nd.offset(), nd.parentNode(), nd.count(), nd.nrValues(),
-		nd.marks[0].Load(), nd.marks[1].Load(), nd.marks[2].Load())
-}

@@ -29,6 +29,12 @@ var chunks [maxNodes >> chunkNodesShift]*[1 << chunkNodesShift]node
 // nodeAt returns node h.
 func nodeAt(h uint32) *node { return &chunks[h>>chunkNodesShift][h&(1<<chunkNodesShift-1)] }
 
+// toNode is xa_to_node.
+func toNode(e Entry) *node { return nodeAt(uint32(e >> 2)) }
+
+// slabCapacity is the handle past the last the slab can back.
+func slabCapacity(uint32) uint32 { return maxNodes }
+
 // growSlab adds the chunk that holds handle limit and returns the first
 // handle past it; at maxNodes it returns limit unchanged.
 func growSlab(limit uint32) (uint32, error) {

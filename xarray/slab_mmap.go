@@ -28,6 +28,9 @@ var slab *[maxNodes]node
 // nodeAt returns node h: one load from the handle.
 func nodeAt(h uint32) *node { return &slab[h] }
 
+// toNode is xa_to_node: one load away from the entry.
+func toNode(e Entry) *node { return &slab[e>>2] }
+
 // growSlab reserves the slab on first use (limit is then firstHandle);
 // afterwards it is full and returns limit unchanged.
 func growSlab(limit uint32) (uint32, error) {
@@ -40,6 +43,16 @@ func growSlab(limit uint32) (uint32, error) {
 	}
 	slab = s
 	return uint32(n), nil
+}
+
+// slabCapacity is the handle past the last the slab can back: the
+// reservation once made, the most that will be asked for before. Called
+// with the cache's lock held.
+func slabCapacity(limit uint32) uint32 {
+	if slab == nil {
+		return maxNodes
+	}
+	return limit
 }
 
 // mmapAnon maps size bytes of anonymous memory that is not charged

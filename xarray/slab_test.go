@@ -31,6 +31,9 @@ func TestImportReservesNothing(t *testing.T) {
 	if slabAtStart != 0 {
 		t.Fatalf("slab backs %d handles before any test ran, want 0", slabAtStart)
 	}
+	if c := NodeCacheStats().Capacity; c < 1<<16 {
+		t.Errorf("NodeCacheStats().Capacity = %d, want the most the cache can hold", c)
+	}
 	xa := New(0)
 	xa.Store(1<<20, MkValue(1))
 	if slabLimit.Load() <= firstHandle {

@@ -32,21 +32,6 @@ const (
 	nodeRestart = 3 // XAS_RESTART: not walked yet
 )
 
-// Cursor says where a State stands, for tests and debugging.
-type Cursor int
-
-const (
-	CursorNode    Cursor = iota // on a slot of a node
-	CursorHead                  // on the head of the array (xa_node == NULL)
-	CursorRestart               // not walked (XAS_RESTART)
-	CursorBounds                // off the end of the tree (XAS_BOUNDS)
-	CursorError                 // holding an error
-)
-
-func (c Cursor) String() string {
-	return [...]string{"node", "head", "restart", "bounds", "error"}[c]
-}
-
 // NewState returns a State for index of xa (XA_STATE).
 func NewState(xa *XArray, index uint64) State {
 	return State{xa: xa, index: index, node: nodeRestart}
@@ -69,35 +54,11 @@ func NewStateOrder(xa *XArray, index uint64, order uint) State {
 	}
 }
 
-// Cursor reports where the State stands.
-func (xas *State) Cursor() Cursor {
-	switch xas.node {
-	case nodeHead:
-		return CursorHead
-	case nodeBounds:
-		return CursorBounds
-	case nodeError:
-		return CursorError
-	case nodeRestart:
-		return CursorRestart
-	}
-	return CursorNode
-}
-
 // Index returns the index the State is on.
 func (xas *State) Index() uint64 { return xas.index }
 
 // Offset returns the slot offset within the current node.
 func (xas *State) Offset() uint { return uint(xas.offset) }
-
-// Node returns the node the State is on; it is not Valid when the State
-// is on the head or in a cursor state.
-func (xas *State) Node() Node {
-	if xas.node < firstHandle {
-		return Node{}
-	}
-	return Node{xas.node}
-}
 
 // Array returns the XArray the State works on.
 func (xas *State) Array() *XArray { return xas.xa }

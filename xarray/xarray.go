@@ -117,16 +117,6 @@ func (xa *XArray) Lock() { xa.mu.Lock() }
 // TryLock takes the array's lock if it is free (xa_trylock).
 func (xa *XArray) TryLock() bool { return xa.mu.TryLock() }
 
-// BreakLock releases the array's lock if it is held, and reports whether
-// it was. It is for a stress harness whose worker died of a kernel BUG
-// while holding the lock, as a crashed task would leave a spinlock: call
-// it only when no live goroutine can hold the lock.
-func (xa *XArray) BreakLock() bool {
-	held := !xa.mu.TryLock()
-	xa.Unlock()
-	return held
-}
-
 // Unlock releases the array's lock (xa_unlock). Nodes unlinked while it
 // was held are handed to RCU now: no reader can find them any more, so
 // the grace period that follows covers every reader that might hold one.
@@ -180,18 +170,6 @@ func (xa *XArray) zeroBusy() bool     { return Flags(xa.flags.Load())&FlagZeroBu
 func (xa *XArray) marked(m Mark) bool { return Flags(xa.flags.Load())&markFlag(m) != 0 }
 func (xa *XArray) markSet(m Mark)     { xa.flags.Or(uint32(markFlag(m))) }
 func (xa *XArray) markClear(m Mark)   { xa.flags.And(^uint32(markFlag(m))) }
-
-// Head returns the head entry: Null, the entry at index 0, or the top
-// node (xa_head).
-func (xa *XArray) Head() Entry { return xa.headEntry() }
-
-// HeadNode returns the top node, not Valid if the head is not a node.
-func (xa *XArray) HeadNode() Node {
-	if e := xa.headEntry(); e.IsNode() {
-		return Node{handleOf(e)}
-	}
-	return Node{}
-}
 
 // Flags returns the array's flags, root marks included.
 func (xa *XArray) Flags() Flags { return Flags(xa.flags.Load()) }

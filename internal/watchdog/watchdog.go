@@ -24,9 +24,6 @@ import (
 // deadlock fails within a minute.
 const Default = 50 * time.Second
 
-// exit ends the process; tests of this package replace it.
-var exit = os.Exit
-
 // Start arms a watchdog for t that fires if t has not finished within d
 // of now: it prints the test's name and every goroutine's stack to
 // standard error and ends the process with status 2, since a deadlocked
@@ -35,6 +32,12 @@ var exit = os.Exit
 // t and its subtests finish (t.Cleanup); call the returned function to
 // disarm it sooner.
 func Start(t testing.TB, d time.Duration) (stop func()) {
+	t.Helper()
+	return start(t, d, os.Exit)
+}
+
+// start is Start with the function that ends the process.
+func start(t testing.TB, d time.Duration, exit func(code int)) (stop func()) {
 	t.Helper()
 	name := t.Name()
 	done := make(chan struct{})

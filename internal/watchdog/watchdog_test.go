@@ -19,9 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // of the watchdog outlives it (goleak checks that at the end).
 func TestFinishedTestDisarms(t *testing.T) {
 	exited := make(chan int, 1)
-	exit = func(code int) { exited <- code }
-	defer func() { exit = os.Exit }()
-	stop := Start(t, 20*time.Millisecond)
+	stop := start(t, 20*time.Millisecond, func(code int) { exited <- code })
 	stop()
 	stop() // a second call is harmless
 	time.Sleep(40 * time.Millisecond)
@@ -42,10 +40,9 @@ func TestHungTestIsReported(t *testing.T) {
 	stderr := os.Stderr
 	os.Stderr = w
 	exited := make(chan int, 1)
-	exit = func(code int) { exited <- code }
-	defer func() { exit, os.Stderr = os.Exit, stderr }()
+	defer func() { os.Stderr = stderr }()
 
-	Start(t, 10*time.Millisecond)
+	start(t, 10*time.Millisecond, func(code int) { exited <- code })
 	var code int
 	select {
 	case code = <-exited:
