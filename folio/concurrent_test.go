@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xabench/xabench/internal/watchdog"
 )
 
 // TestConcurrentAllocFree: goroutines allocate and free folios of orders
@@ -16,6 +18,7 @@ import (
 // the tag while it holds it; a reader that gets a reference never sees a
 // free page. At the end every page is back and the buddies merged.
 func TestConcurrentAllocFree(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	const pages = 1 << 13
 	m := NewMemmap(pages)
 	blocks := m.FreeBlocks()
@@ -26,7 +29,7 @@ func TestConcurrentAllocFree(t *testing.T) {
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	var allocs, gets, failed atomic.Int64
+	var allocs, frees, gets, failed atomic.Int64
 	for w := range 4 {
 		wg.Add(1)
 		go func() {
@@ -62,6 +65,7 @@ func TestConcurrentAllocFree(t *testing.T) {
 				}
 				f.SetPrivate(0)
 				f.Put()
+				frees.Add(1)
 			}
 			for _, f := range held {
 				f.SetPrivate(0)
@@ -90,10 +94,12 @@ func TestConcurrentAllocFree(t *testing.T) {
 	time.Sleep(dur)
 	stop.Store(true)
 	wg.Wait()
-	if allocs.Load() == 0 || gets.Load() == 0 {
-		t.Fatalf("%d allocations, %d speculative references: the test did nothing", allocs.Load(), gets.Load())
+	if allocs.Load() == 0 || frees.Load() == 0 || gets.Load() == 0 {
+		t.Fatalf("%d allocations, %d frees while running, %d speculative references: some worker did nothing",
+			allocs.Load(), frees.Load(), gets.Load())
 	}
-	t.Logf("%d allocations (%d failed), %d speculative references", allocs.Load(), failed.Load(), gets.Load())
+	t.Logf("%d allocations (%d failed), %d frees while running, %d speculative references",
+		allocs.Load(), failed.Load(), frees.Load(), gets.Load())
 	m.DrainPCP()
 	if got := m.FreePages(); got != free {
 		t.Fatalf("FreePages %d, want %d", got, free)
@@ -108,6 +114,7 @@ func TestConcurrentAllocFree(t *testing.T) {
 // memory together; order-0 allocations take pages from other CPUs'
 // lists, and all the pages are accounted for at the end.
 func TestConcurrentExhaustion(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	m := NewMemmap(1 << 10)
 	free := m.FreePages()
 	var wg sync.WaitGroup

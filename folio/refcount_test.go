@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/xabench/xabench/internal/watchdog"
 )
 
 func TestRefcount(t *testing.T) {
@@ -101,6 +103,7 @@ func TestRefcount(t *testing.T) {
 // TestTryGetRacesFree: TryGet against the last Put never resurrects a
 // freed folio; whoever drops the last reference frees it exactly once.
 func TestTryGetRacesFree(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	m := NewMemmap(1 << 10)
 	free := m.FreePages()
 	for range 2000 {
@@ -127,6 +130,7 @@ func TestTryGetRacesFree(t *testing.T) {
 }
 
 func TestLock(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	m := NewMemmap(1 << 10)
 	f := mustAlloc(t, m, 0)
 	if !f.TryLock() || !f.Locked() {
@@ -170,6 +174,7 @@ func TestLock(t *testing.T) {
 // TestLockContended: the folio lock excludes: goroutines incrementing a
 // plain counter under it race with nothing (run with -race).
 func TestLockContended(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	m := NewMemmap(1 << 10)
 	// Several folios, so that waiters of different folios share hashed
 	// wait queues.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xabench/xabench/internal/watchdog"
 	"github.com/xabench/xabench/rcu"
 	"go.uber.org/goleak"
 )
@@ -77,6 +78,7 @@ func TestStripes(t *testing.T) {
 }
 
 func TestSynchronizeNoReaders(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	for i := 1; i <= 3; i++ {
 		d.Synchronize()
@@ -87,6 +89,7 @@ func TestSynchronizeNoReaders(t *testing.T) {
 }
 
 func TestSynchronizeWaitsForReader(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	tok := d.ReadLock()
 	done := goSync(d)
@@ -98,6 +101,7 @@ func TestSynchronizeWaitsForReader(t *testing.T) {
 // A reader that took its section on another goroutine, which then exits,
 // and is ended from yet another goroutine, is still waited for.
 func TestSynchronizeWaitsForMigratedReader(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	tokc := make(chan rcu.Token)
 	go func() { tokc <- d.ReadLock() }()
@@ -114,6 +118,7 @@ func TestSynchronizeWaitsForMigratedReader(t *testing.T) {
 // though its count sits on the counter that grace period is not draining
 // readers from.
 func TestSynchronizeWaitsForStraggler(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	d.Synchronize()
 	tok := d.ReadLockStale()
@@ -124,6 +129,7 @@ func TestSynchronizeWaitsForStraggler(t *testing.T) {
 }
 
 func TestNesting(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	outer := d.ReadLock()
 	inner := d.ReadLock()
@@ -139,6 +145,7 @@ func TestNesting(t *testing.T) {
 // reader that always has a section open, handing over from one to the next,
 // must not starve Synchronize.
 func TestSynchronizeNotStarvedByOverlappingSections(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	var stop atomic.Bool
 	var wg sync.WaitGroup
@@ -167,6 +174,7 @@ func TestSynchronizeNotStarvedByOverlappingSections(t *testing.T) {
 
 // Concurrent callers share grace periods.
 func TestSynchronizeSharesGracePeriods(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	tok := d.ReadLock()
 	const callers = 8
@@ -196,6 +204,7 @@ func TestReadUnlockZeroToken(t *testing.T) {
 }
 
 func TestReadUnlockTwice(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	tok := d.ReadLock()
 	d.ReadUnlock(tok)
@@ -206,6 +215,7 @@ func TestReadUnlockTwice(t *testing.T) {
 }
 
 func TestStallPanics(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	d.SetStallTimeout(20 * time.Millisecond)
 	tok := d.ReadLock()
@@ -236,6 +246,7 @@ func TestStallPanics(t *testing.T) {
 // Barrier or Close from a callback would wait for itself: it must panic
 // after the stall timeout, not hang.
 func TestWaitFromCallbackPanics(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	for _, name := range []string{"Barrier", "Close"} {
 		t.Run(name, func(t *testing.T) {
 			d := rcu.NewDomain()
@@ -268,6 +279,7 @@ func TestWaitFromCallbackPanics(t *testing.T) {
 // A long batch is not a stall: Barrier's clock restarts whenever a batch
 // completes.
 func TestBarrierPatientWithProgress(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	d.SetStallTimeout(100 * time.Millisecond)
 	var step func()
@@ -291,12 +303,14 @@ func TestCallNil(t *testing.T) {
 }
 
 func TestCallAfterClose(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	d.Close()
 	mustPanic(t, "Call after Close", func() { d.Call(func() {}) })
 }
 
 func TestCallWaitsForReader(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	tok := d.ReadLock()
 	done := make(chan struct{})
@@ -308,6 +322,7 @@ func TestCallWaitsForReader(t *testing.T) {
 }
 
 func TestBarrier(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	const n = 10000
 	var ran atomic.Int64
@@ -332,6 +347,7 @@ func TestBarrier(t *testing.T) {
 }
 
 func TestBarrierConcurrentCallers(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	var wg sync.WaitGroup
 	for range 4 {
@@ -355,6 +371,7 @@ func TestBarrierConcurrentCallers(t *testing.T) {
 
 // Many callbacks queued quickly share few grace periods.
 func TestCallBatches(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	const n = 100000
 	var ran atomic.Int64
@@ -379,6 +396,7 @@ func TestCallBatches(t *testing.T) {
 
 // A callback may queue another; Close waits for the whole chain.
 func TestCallFromCallback(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	const depth = 5
 	var ran atomic.Int64
@@ -399,16 +417,19 @@ func TestCallFromCallback(t *testing.T) {
 }
 
 func TestCloseStopsWorker(t *testing.T) {
+	stop := watchdog.Start(t, watchdog.Default)
 	d := rcu.NewDomain()
 	d.Call(func() {})
 	d.Close()
 	d.Close() // idempotent
+	stop()    // the watchdog's own goroutine must not count as a leak
 	goleak.VerifyNone(t)
 	d.Barrier() // nothing to wait for
 	d.Synchronize()
 }
 
 func TestDefault(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	if rcu.Default == nil {
 		t.Fatal("Default is nil")
 	}
@@ -429,6 +450,7 @@ func TestDefault(t *testing.T) {
 // Raising GOMAXPROCS after NewDomain makes Ps share stripes; sections still
 // count.
 func TestMoreProcsThanStripes(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	old := runtime.GOMAXPROCS(1)
 	d := rcu.NewDomain()
 	runtime.GOMAXPROCS(4 * d.Stripes())

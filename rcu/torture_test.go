@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xabench/xabench/internal/watchdog"
 	"github.com/xabench/xabench/rcu"
 )
 
@@ -57,6 +58,11 @@ type torture struct {
 	failOnce sync.Once
 	retired  atomic.Int64
 	freed    atomic.Int64
+
+	// What each kind of writer did: the objects that the Call writer
+	// and the Synchronize writer took to the end of their pipes.
+	callFreed atomic.Int64
+	syncFreed atomic.Int64
 }
 
 func newTorture(d *rcu.Domain) *torture {
@@ -164,6 +170,8 @@ func (tt *torture) callWriter() {
 		step = func() {
 			if !tt.ageOne(old) {
 				tt.d.Call(step)
+			} else {
+				tt.callFreed.Add(1)
 			}
 		}
 		tt.d.Call(step)
@@ -186,6 +194,8 @@ func (tt *torture) syncWriter() {
 		for _, i := range pipe {
 			if !tt.ageOne(i) {
 				kept = append(kept, i)
+			} else {
+				tt.syncFreed.Add(1)
 			}
 		}
 		pipe = kept
@@ -225,8 +235,10 @@ func (tt *torture) run(dur time.Duration, stopOnFail bool) string {
 	wg.Wait()
 	tt.d.Close() // drains the callback pipes
 
-	s := fmt.Sprintf("%v: %d grace periods, %d retired, %d freed, %d sections met poison; sections by age:",
-		elapsed.Round(time.Millisecond), tt.d.GracePeriods(), tt.retired.Load(), tt.freed.Load(), tt.poisoned.Load())
+	s := fmt.Sprintf("%v: %d grace periods, %d retired, %d freed (%d through Call, %d through Synchronize), "+
+		"%d sections met poison; sections by age:",
+		elapsed.Round(time.Millisecond), tt.d.GracePeriods(), tt.retired.Load(), tt.freed.Load(),
+		tt.callFreed.Load(), tt.syncFreed.Load(), tt.poisoned.Load())
 	for age := range tt.ages {
 		s += fmt.Sprintf(" %d:%d", age, tt.ages[age].Load())
 	}
@@ -241,6 +253,7 @@ func (tt *torture) badAges() (n int64) {
 }
 
 func TestTorture(t *testing.T) {
+	watchdog.Start(t, *tortureFor+watchdog.Default)
 	tt := newTorture(rcu.NewDomain())
 	summary := tt.run(*tortureFor, false)
 	t.Log(summary)
@@ -248,18 +261,25 @@ func TestTorture(t *testing.T) {
 		t.Fatalf("RCU failed: %d sections saw an object aged 2 or more (freed grace periods early), "+
 			"%d met poison\n%s", bad, poisoned, summary)
 	}
-	// The run must have exercised the pipe, or passing proves nothing.
+	// The run must have exercised the pipe, or passing proves nothing:
+	// readers saw published and retired objects, and each writer took
+	// objects through the whole pipe.
 	if tt.ages[0].Load() == 0 || tt.ages[1].Load() == 0 || tt.freed.Load() == 0 || tt.d.GracePeriods() < torturePipeLen {
 		t.Fatalf("torture run too weak to mean anything: %s", summary)
+	}
+	if tt.callFreed.Load() == 0 {
+		t.Errorf("the Call writer freed nothing: no callback chain reached the end of the pipe\n%s", summary)
+	}
+	if tt.syncFreed.Load() == 0 {
+		t.Errorf("the Synchronize writer freed nothing: its pipe never reached the end\n%s", summary)
 	}
 }
 
 // TestTortureBroken proves that the torture test can fail: against grace
 // periods that do not wait, it must catch a premature free.
 func TestTortureBroken(t *testing.T) {
-	d := rcu.NewDomain()
-	d.BreakGracePeriods()
-	tt := newTorture(d)
+	watchdog.Start(t, brokenRunsAtMax+watchdog.Default)
+	tt := newTorture(rcu.NewBrokenDomain())
 	summary := tt.run(brokenRunsAtMax, true)
 	t.Log(summary)
 	if tt.badAges() == 0 && tt.poisoned.Load() == 0 {

@@ -69,11 +69,20 @@ func (r *run) goValidator(interval time.Duration, check func() error) {
 	})
 }
 
+// livelockTimeout is how long a page-cache lookup may retry on one slot
+// before the run calls it livelocked. A uniform split of an order-9
+// folio keeps it frozen while 511 pieces are stored, each behind an
+// injection point that yields; under the race detector, with lookups
+// spinning on every CPU, that took over a second (split-no-freeze's
+// fixed variant, seed 21), so one second was too short. A real livelock
+// lasts for ever.
+const livelockTimeout = 10 * time.Second
+
 // fileOptions are the options every scenario's files get: the variant's,
 // and the livelock detector.
 func (r *run) fileOptions(variant filemap.Variant, extra ...filemap.Option) []filemap.Option {
-	opts := []filemap.Option{filemap.WithLivelockTimeout(time.Second, func(index uint64, e xarray.Entry, retries int) {
-		r.report(fmt.Sprintf("livelock: a page-cache lookup retried %d times for over a second", retries),
+	opts := []filemap.Option{filemap.WithLivelockTimeout(livelockTimeout, func(index uint64, e xarray.Entry, retries int) {
+		r.report(fmt.Sprintf("livelock: a page-cache lookup retried %d times for over %v", retries, livelockTimeout),
 			fmt.Sprintf("the lookup of index %#x keeps finding %v, which it cannot take a reference on or which is not there on reload", index, e))
 	})}
 	if r.buggy() {

@@ -40,7 +40,7 @@ func TestBugUnderLockEndsTheRun(t *testing.T) {
 		return func() { destroyQuietly(xa) }
 	}}
 	start := time.Now()
-	res, err := s.Run(Buggy, Config{Duration: 200 * time.Millisecond, Seed: 1})
+	res, err := runWatched(t, s, Buggy, Config{Duration: 200 * time.Millisecond, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

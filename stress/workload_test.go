@@ -14,10 +14,10 @@ import (
 func TestWorkloads(t *testing.T) {
 	for _, s := range Workloads() {
 		t.Run(s.Name, func(t *testing.T) {
-			if _, err := s.Run(Buggy, Config{Duration: time.Second}); err == nil {
+			if _, err := runWatched(t, s, Buggy, Config{Duration: time.Second}); err == nil {
 				t.Error("a workload ran its buggy variant")
 			}
-			res, err := s.Run(Fixed, Config{Duration: fixedDuration(), Seed: 1, Inject: true})
+			res, err := runWatched(t, s, Fixed, Config{Duration: fixedDuration(), Seed: 1, Inject: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,9 +51,8 @@ func TestWorkloadsCatchKnownBugs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mixXArrayVariant, mixFilemapVariant = c.xa, c.fm
-			defer func() { mixXArrayVariant, mixFilemapVariant = 0, 0 }()
-			res, err := s.Run(Fixed, Config{Duration: 10 * time.Second, Seed: 1, Inject: true})
+			res, err := runWatched(t, s, Fixed, Config{Duration: 10 * time.Second, Seed: 1, Inject: true,
+				XArrayVariant: c.xa, FilemapVariant: c.fm})
 			if err != nil {
 				t.Fatal(err)
 			}

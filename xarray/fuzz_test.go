@@ -32,6 +32,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/xabench/xabench/internal/watchdog"
 )
 
 // fzRec is one entry of the model.
@@ -430,38 +432,6 @@ func (f *fuzzer) eraseAcross(first, last uint64) {
 
 func isInvalid(e Entry) bool { return e.IsInternal() && e != ZeroEntry }
 
-// fzAvoidKnownBugs steers the generator around the implementation bugs
-// that the deterministic tests below reproduce, so that fuzzing can look
-// for others. Set it to false once they are fixed.
-const fzAvoidKnownBugs = false
-
-// fzKnownBug1 reports whether storing e into r through part of it would
-// change the value-ness of an entry of several slots: State.Store then
-// accounts nr_values for the slots it writes only (TestStoreIntoMultiValues).
-func fzKnownBug1(r *fzRec, e Entry) bool {
-	if !fzAvoidKnownBugs || r == nil || e == Null || isInvalid(e) {
-		return false
-	}
-	slots := (r.last-r.first)>>r.shift + 1
-	return slots > 1 && r.e.IsValue() != e.IsValue()
-}
-
-// knownBug3 reports whether a marked entry of several slots that is not
-// a naturally aligned power of two has mark filter: FindAfter then uses
-// GetOrder to skip it, which misses entries after it or loops for ever
-// (TestFuzzFoundFindAfterMarkedRange).
-func (f *fuzzer) knownBug3(filter Mark) bool {
-	if !fzAvoidKnownBugs || filter >= maxMarks {
-		return false
-	}
-	for _, r := range f.m.recs {
-		if _, ok := r.order(); !ok && r.marks&(1<<filter) != 0 && (r.last-r.first)>>r.shift > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // ---------------------------------------------------------------------
 // The operations.
 
@@ -472,9 +442,6 @@ func (f *fuzzer) step(in *fzInput) {
 	switch {
 	case op == 0 || op == 1 || (!multi && (op == 2 || op == 3)): // Store
 		idx, e := f.index(in), f.entry(in, true)
-		if fzKnownBug1(m.at(idx), e) {
-			return
-		}
 		f.logf("Store(%#x, %v)", idx, e)
 		old, err := xa.Store(idx, e)
 		if isInvalid(e) {
@@ -499,18 +466,12 @@ func (f *fuzzer) step(in *fzInput) {
 		if in.byte()%4 == 0 {
 			e = Null
 		}
-		if order >= 64 && fzAvoidKnownBugs {
-			return // TestFuzzFoundStoreEverything
-		}
 		first, last := uint64(0), uint64(math.MaxUint64)
 		if order < 64 {
 			first = idx &^ (1<<order - 1)
 			last = first + (1<<order - 1)
 		}
 		f.eraseAcross(first, last)
-		if r := m.at(first); r != nil && (r.first < first || r.last > last) && fzKnownBug1(r, e) {
-			return
-		}
 		f.logf("store order %d at %#x: %v", order, idx, e)
 		xas := NewStateOrder(xa, idx, order)
 		for {
@@ -540,18 +501,12 @@ func (f *fuzzer) step(in *fzInput) {
 			last = first - 1 // invalid, unless first is 0
 		}
 		e := f.entry(in, true)
-		if first == 0 && last == math.MaxUint64 && e != Null && fzAvoidKnownBugs {
-			return // TestFuzzFoundStoreEverything
-		}
 		f.logf("StoreRange(%#x, %#x, %v)", first, last, e)
 		if e.IsInternal() || last < first {
 			f.wantErr("StoreRange", xa.StoreRange(first, last, e), ErrInvalid)
 			return
 		}
 		f.eraseAcross(first, last)
-		if r := m.at(first); r != nil && (r.first < first || r.last > last) && fzKnownBug1(r, e) {
-			return
-		}
 		f.wantErr("StoreRange", xa.StoreRange(first, last, e), nil)
 		for {
 			shift, sibs := fzSetRange(first, last)
@@ -579,9 +534,6 @@ func (f *fuzzer) step(in *fzInput) {
 			old = m.raw(idx)
 		}
 		e := f.entry(in, true)
-		if m.raw(idx) == old && fzKnownBug1(m.at(idx), e) {
-			return
-		}
 		f.logf("CmpXchg(%#x, %v, %v)", idx, old, e)
 		got, err := xa.CmpXchg(idx, old, e)
 		if isInvalid(e) {
@@ -712,9 +664,6 @@ func (f *fuzzer) step(in *fzInput) {
 		}
 		start := idx
 		max, filter := f.max(in, idx), f.filter(in)
-		if f.knownBug3(filter) {
-			return
-		}
 		wantIdx, want := m.findAfter(idx, max, filter)
 		got := xa.FindAfter(&idx, max, filter)
 		f.logf("FindAfter(%#x, %#x, %d) = %v at %#x", start, max, filter, got, idx)
@@ -737,9 +686,6 @@ func (f *fuzzer) step(in *fzInput) {
 		default:
 			if filter == Present {
 				filter = f.mark(in)
-			}
-			if f.knownBug3(filter) {
-				return
 			}
 			seq, want = xa.Marked(filter), m.iterate(0, math.MaxUint64, filter)
 			first, last = 0, math.MaxUint64
@@ -851,9 +797,8 @@ func (f *fuzzer) split(in *fzInput, try bool) {
 	sn := n - n%chunkShift
 	xas := NewStateOrder(xa, idx, n)
 	if try {
-		if uint(o)%chunkShift == 0 && n%chunkShift == chunkShift-1 && n != uint(o)-1 {
-			return // a cascade split that TrySplit does not refuse: see TestFuzzFoundTrySplitCascade
-		}
+		// TrySplit splits in place within the entry's node, or one level
+		// down into a single new node; it refuses anything else.
 		valid := sn == so || (uint(o)%chunkShift == 0 && n == uint(o)-1)
 		f.logf("TrySplit(%v order %d -> %d, %v)", r, o, n, e)
 		for {
@@ -1006,6 +951,7 @@ func fzSeeds() [][]byte {
 			fzOp(0), fzIdx(5), []byte{val(5)},
 			fzOp(0), fzIdx(70), []byte{val(7)},
 			fzOp(8), fzIdx(70), []byte{1, 1},
+			fzOp(9), fzIdx(70), []byte{1},
 			fzOp(2), fzIdx(64), []byte{6, 10, 1},
 			fzOp(14), fzIdx(0), []byte{255, 3, 2, 1},
 			fzOp(10), fzIdx(64), []byte{3, 12},
@@ -1054,20 +1000,31 @@ func fzSeeds() [][]byte {
 			fzOp(5), fzIdx(9), []byte{val(1), 0, 7 | 8},
 			fzOp(15), fzIdx(0), []byte{255, 1, 3},
 			fzOp(19)),
+		// try split of an order-12 entry: to order 5 (two levels down,
+		// refused), then to order 11 (one level down)
+		fzCat([]byte{1, 6},
+			fzOp(2), fzIdx(0), []byte{11, 9, 1},
+			fzOp(8), fzIdx(100), []byte{0, 1},
+			fzOp(11), fzIdx(0), []byte{5, 6},
+			fzOp(11), fzIdx(0), []byte{11, 6},
+			fzOp(16), fzIdx(3000),
+			fzOp(19)),
 	}
 }
 
 // ---------------------------------------------------------------------
-// Bugs that FuzzOps found, as deterministic tests. fzAvoidKnownBugs keeps
-// the fuzzer away from them while they are open.
+// Bugs that FuzzOps found, all fixed since, as deterministic tests that
+// keep them fixed. FuzzOps itself no longer steers around any of them.
 
 // Storing into one index of a multi-index entry replaces the whole entry
-// (xas_store writes the canonical slot only), but nr_values is adjusted
-// for that one slot: a value stored into an order-2 pointer entry leaves
-// nr_values at 1 instead of 4 (the validator counts a value's siblings).
-// Erasing the entry then subtracts 4 and State.Store panics with "BUG:
-// values -2" while holding the lock. The kernel's xas_store has the same
-// accounting (its unsigned char wraps silently).
+// (xas_store writes the canonical slot only). nr_values used to be
+// adjusted for that one slot only: a value stored into an order-2
+// pointer entry left nr_values at 1 instead of 4 (the validator counts a
+// value's siblings), and erasing the entry then subtracted 4, so that
+// State.Store panicked with "BUG: values -2" while holding the lock.
+// State.Store now also counts the sibling slots that follow the one it
+// writes. The kernel's xas_store has the old accounting (its unsigned
+// char wraps silently).
 func TestFuzzFoundStoreIntoMultiIndexValues(t *testing.T) {
 	xa := New(0)
 	storeOrder(t, xa, 0, 2, MkPointer(1))
@@ -1105,11 +1062,12 @@ func TestFuzzFoundStoreIntoMultiIndexValues(t *testing.T) {
 }
 
 // A store that covers every index (StoreRange(0, MaxUint64) or an order
-// 64 State) goes into the head as the entry of index 0 alone: State.max
-// (xas_max) computes the size (16<<60) in 64 bits, which wraps to 0, so
-// the tree is not expanded. Index 1 and above then read Null. (The
-// kernel's xas_max wraps the same way, and its xa_store_range loop would
-// then not terminate.) A fix: when the size wraps, max is MaxUint64.
+// 64 State) used to go into the head as the entry of index 0 alone:
+// State.max (xas_max) computed the size (16<<60) in 64 bits, which wraps
+// to 0, so the tree was not expanded and index 1 and above read Null.
+// (The kernel's xas_max wraps the same way, and its xa_store_range loop
+// would then not terminate.) State.max now returns MaxUint64 when the
+// size wraps, and the entry covers every index.
 func TestFuzzFoundStoreEverything(t *testing.T) {
 	check := func(xa *XArray, e Entry) {
 		t.Helper()
@@ -1133,19 +1091,20 @@ func TestFuzzFoundStoreEverything(t *testing.T) {
 	check(xa, MkValue(7))
 }
 
-// FindAfter with a mark steps over a marked multi-index entry by its
-// GetOrder, which is only right for naturally aligned powers of two.
-// StoreRange makes other entries (here 3 slots, 0-2, which GetOrder calls
-// order 2): FindAfter(&0) skips to 4 and misses the marked entry at 3,
-// and so does the Marked iterator. When the entry does not start on a
-// multiple of the rounded-up size the skip lands inside the entry again
-// and FindAfter never returns (StoreRange(18, 37), marked, then
-// FindAfter(&18, max, mark) spins inside its read-side section, which
-// stalls every grace period). A fix: skip by the entry's real extent
-// (count the sibling slots that name the canonical slot), or simply
-// continue the walk from the canonical slot, since siblings carry no
-// marks.
+// FindAfter with a mark steps over the marked multi-index entry that
+// covers *index. It used to step by the entry's GetOrder, which is only
+// right for naturally aligned powers of two. StoreRange makes other
+// entries (here 3 slots, 0-2, which GetOrder calls order 2): FindAfter(&0)
+// skipped to 4 and missed the marked entry at 3, and so did the Marked
+// iterator. When the entry did not start on a multiple of the rounded-up
+// size the skip landed inside the entry again and FindAfter never
+// returned (StoreRange(18, 37), marked, then FindAfter(&18, max, mark)
+// spun inside its read-side section, which stalled every grace period).
+// FindAfter now skips by the entry's real extent (State.entryEnd counts
+// the sibling slots that name the canonical slot). The watchdog ends the
+// test should that loop come back.
 func TestFuzzFoundFindAfterMarkedRange(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	xa := New(0)
 	if err := xa.StoreRange(0, 2, MkValue(1)); err != nil {
 		t.Fatal(err)
@@ -1167,15 +1126,34 @@ func TestFuzzFoundFindAfterMarkedRange(t *testing.T) {
 		t.Errorf("Marked(Mark0) visits %v, want [0 3]", got)
 	}
 	finish(t, xa)
+
+	// 18-37 (one entry of 20 slots) does not start on a multiple of 32:
+	// the skip by order landed on 32, inside it, and went round again.
+	xa = New(0)
+	if err := xa.StoreRange(18, 37, MkValue(2)); err != nil {
+		t.Fatal(err)
+	}
+	xa.SetMark(18, Mark0)
+	storeIndex(t, xa, 40)
+	xa.SetMark(40, Mark0)
+	idx = 18
+	if e := xa.FindAfter(&idx, math.MaxUint64, Mark0); e != mkIndex(40) || idx != 40 {
+		t.Errorf("FindAfter(&18, Mark0) past the marked entry 18-37 = %v at %d, want %v at 40", e, idx, mkIndex(40))
+	}
+	idx = 18
+	if e := xa.FindAfter(&idx, 39, Mark0); e != Null {
+		t.Errorf("FindAfter(&18, 39, Mark0) = %v at %d, want null", e, idx)
+	}
+	finish(t, xa)
 }
 
 // TrySplit must refuse (ErrInvalid) a split that needs more than one new
-// node. Its check compares only the sibling counts, so splitting an
-// order-12 entry to order 5 (whose sibs, 31, are those of order 11)
-// passes, and TrySplit silently makes order-11 entries instead. The
-// kernel's xas_try_split has the same check; its callers only ask for
-// order-1 there. A fix: in the child case also require that the new
-// order's shift is the node's shift minus 6.
+// node. Its check used to compare only the sibling counts, so splitting
+// an order-12 entry to order 5 (whose sibs, 31, are those of order 11)
+// passed, and TrySplit silently made order-11 entries instead. The
+// kernel's xas_try_split has that check; its callers only ask for
+// order-1 there. TrySplit now also requires, in the child case, that the
+// new order's shift is the node's shift minus 6.
 func TestFuzzFoundTrySplitCascade(t *testing.T) {
 	xa := New(0)
 	storeOrder(t, xa, 0, 12, MkValue(1))

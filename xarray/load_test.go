@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xabench/xabench/internal/inject"
+	"github.com/xabench/xabench/internal/watchdog"
 	"github.com/xabench/xabench/rcu"
 )
 
@@ -18,7 +19,9 @@ import (
 // the entry is erased, its leaf passes its grace period, and another
 // array takes the leaf and stores its own value in the slot the walk
 // reads next. It runs walk from two readers until stop says so and
-// returns how many walks returned the other array's value.
+// returns how many walks returned something a never held at 65: the
+// other array's value, or any other of its entries found in the reused
+// slot (a node entry, once b's tree has grown a level).
 func reuseRace(t *testing.T, walk func(xa *XArray, index uint64) Entry, stop func(reused int64) bool) (reused, walks int64) {
 	t.Helper()
 	dom := rcu.NewDomain()
@@ -66,10 +69,10 @@ func reuseRace(t *testing.T, walk func(xa *XArray, index uint64) Entry, stop fun
 			for !done.Load() {
 				switch e := walk(a, 65); e {
 				case Null, aVal:
-				case bVal:
-					nReused.Add(1)
 				default:
-					t.Errorf("walk at 65 returned %v, neither Null, %v nor %v", e, aVal, bVal)
+					if nReused.Add(1) == 1 {
+						t.Logf("walk at 65 returned %v, neither Null nor %v", e, aVal)
+					}
 				}
 				if nWalks.Add(1); stop(nReused.Load()) {
 					done.Store(true)
@@ -91,22 +94,30 @@ func reuseRace(t *testing.T, walk func(xa *XArray, index uint64) Entry, stop fun
 // back to the node cache meanwhile, it walks again inside one. So it
 // never returns what another array stored in a reused node.
 func TestLoadOutsideSectionNeverReturnsReusedNode(t *testing.T) {
+	watchdog.Start(t, 2*time.Second+watchdog.Default)
 	end := time.Now().Add(2 * time.Second)
 	reused, walks := reuseRace(t, (*XArray).Load, func(int64) bool { return time.Now().After(end) })
-	t.Logf("%d Loads, %d sibling hops paused", walks, injectSiblingHop.Hits())
+	paused := injectSiblingHop.Hits()
+	t.Logf("%d Loads, %d sibling hops paused", walks, paused)
 	if reused > 0 {
-		t.Fatalf("Load returned the other array's value %d times in %d Loads", reused, walks)
+		t.Fatalf("Load returned the other array's entries %d times in %d Loads", reused, walks)
+	}
+	// Without paused walks the race never opened, and passing proves
+	// nothing.
+	if walks == 0 || paused == 0 {
+		t.Fatalf("no progress: %d Loads, %d of them paused at a sibling hop", walks, paused)
 	}
 }
 
 // The bare walk, without a section and without the free-sequence check,
-// does return the other array's value in the same race: the race is
+// does return the other array's entries in the same race: the race is
 // real, and the test above would see it (here about once in a hundred
 // paused walks; Load's test pauses about a thousand).
 func TestBareWalkReturnsReusedNode(t *testing.T) {
+	watchdog.Start(t, 10*time.Second+watchdog.Default)
 	end := time.Now().Add(10 * time.Second)
 	reused, walks := reuseRace(t, (*XArray).load, func(n int64) bool { return n > 0 || time.Now().After(end) })
-	t.Logf("%d of %d walks returned the other array's value, %d sibling hops paused", reused, walks, injectSiblingHop.Hits())
+	t.Logf("%d of %d walks returned the other array's entries, %d sibling hops paused", reused, walks, injectSiblingHop.Hits())
 	if reused == 0 {
 		t.Fatalf("no walk of %d read a reused node in 10s", walks)
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"unsafe"
+
+	"github.com/xabench/xabench/internal/watchdog"
 )
 
 const plainNodeWriteEnv = "XARRAY_TEST_PLAIN_NODE_WRITE"
@@ -35,6 +37,7 @@ func TestPlainNodeWriteRaces(t *testing.T) {
 	if os.Getenv(plainNodeWriteEnv) == "" {
 		t.Skip("races on purpose; run by TestRaceDetectorSeesNodes")
 	}
+	watchdog.Start(t, watchdog.Default)
 	xa := New(0)
 	xa.Store(1, MkValue(1))
 	h := handleOf(xa.Head())

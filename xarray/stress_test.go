@@ -16,6 +16,12 @@ package xarray
 // the array's RCU domain and poisons the record, so a reader that is
 // handed an item after its grace period (a use after free) sees the
 // poison or a newer generation and fails the test.
+//
+// Every multi-threaded test arms a watchdog for its run plus
+// watchdog.Default, so a deadlock fails with every goroutine's stack,
+// and requires each kind of worker to have made progress: a run in which
+// the readers or the writers were starved shows nothing about the races
+// between them.
 
 import (
 	"fmt"
@@ -27,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xabench/xabench/internal/watchdog"
 	"github.com/xabench/xabench/rcu"
 )
 
@@ -230,6 +237,30 @@ func (s *mtStop) report(t testing.TB) {
 	}
 }
 
+// mtCount is what one kind of worker did in a run, for mtProgress.
+type mtCount struct {
+	what string
+	n    int64
+}
+
+// mtProgress fails the test if a kind of worker did nothing in the run.
+// After a worker's failure (which stops the run early and is reported
+// already) it says nothing.
+func mtProgress(t testing.TB, s *mtStop, counts ...mtCount) {
+	t.Helper()
+	s.mu.Lock()
+	failed := len(s.errs) > 0
+	s.mu.Unlock()
+	if failed {
+		return
+	}
+	for _, c := range counts {
+		if c.n <= 0 {
+			t.Errorf("no progress: %d %s; the run proves nothing about the races it was meant to have", c.n, c.what)
+		}
+	}
+}
+
 // mtRun runs the workers until d has passed, a worker fails, or every
 // worker has returned, then stops them and waits for all of them.
 func mtRun(d time.Duration, s *mtStop, workers ...func(s *mtStop)) {
@@ -362,10 +393,12 @@ func mtNumCPU() int { return max(2, runtime.GOMAXPROCS(0)) }
 // the live items at their own indices.
 
 func TestRegression1(t *testing.T) {
+	d := stressFor(2 * time.Second)
+	watchdog.Start(t, d+watchdog.Default)
 	xa := New(0)
 	pool := mtNewPool(xa.Domain(), 1<<16)
 	s := mtNewStop()
-	var walks, retries atomic.Int64
+	var walks, retries, rounds atomic.Int64
 	writer := func(s *mtStop) {
 		for i := 0; i < 1_000_000 && !s.stopped(); i++ {
 			for _, idx := range []uint64{0, 1} {
@@ -383,6 +416,7 @@ func TestRegression1(t *testing.T) {
 				}
 				pool.freeRCU(old)
 			}
+			rounds.Add(1)
 		}
 	}
 	reader := func(s *mtStop) {
@@ -412,9 +446,10 @@ func TestRegression1(t *testing.T) {
 			walks.Add(1)
 		}
 	}
-	mtRun(stressFor(2*time.Second), s, writer, reader)
+	mtRun(d, s, writer, reader)
 	s.report(t)
-	t.Logf("%d walks, %d retries", walks.Load(), retries.Load())
+	t.Logf("%d writer rounds, %d walks, %d retries", rounds.Load(), walks.Load(), retries.Load())
+	mtProgress(t, s, mtCount{"writer rounds", rounds.Load()}, mtCount{"walks", walks.Load()})
 	mtFinish(t, xa, pool)
 }
 
@@ -674,13 +709,15 @@ func TestRegression3(t *testing.T) {
 // publish order of xas_expand and xas_shrink.
 
 func TestRegression4(t *testing.T) {
+	d := stressFor(2 * time.Second)
+	watchdog.Start(t, d+watchdog.Default)
 	xa := New(0)
 	obj0, obj1 := MkPointer(0x1000), MkPointer(0x1001)
 	if _, err := xa.Store(0, obj0); err != nil {
 		t.Fatal(err)
 	}
 	s := mtNewStop()
-	var loads atomic.Int64
+	var loads, flips atomic.Int64
 	writer := func(s *mtStop) {
 		for i := 0; i < 1_000_000 && !s.stopped(); i++ {
 			if _, err := xa.Store(1, obj1); err != nil {
@@ -691,6 +728,7 @@ func TestRegression4(t *testing.T) {
 				s.failf("Erase(1) = %v", e)
 				return
 			}
+			flips.Add(1)
 		}
 	}
 	reader := func(s *mtStop) {
@@ -714,9 +752,10 @@ func TestRegression4(t *testing.T) {
 		}
 		loads.Add(n)
 	}
-	mtRun(stressFor(2*time.Second), s, writer, reader)
+	mtRun(d, s, writer, reader)
 	s.report(t)
-	t.Logf("%d loads", loads.Load())
+	t.Logf("%d loads, %d store/erase rounds", loads.Load(), flips.Load())
+	mtProgress(t, s, mtCount{"loads", loads.Load()}, mtCount{"store/erase rounds", flips.Load()})
 	if e := xa.Erase(0); e != obj0 {
 		t.Errorf("Erase(0) = %v", e)
 	}
@@ -741,7 +780,9 @@ const (
 func TestIterationCheck(t *testing.T) {
 	for _, maxOrder := range []uint{0, 7} {
 		t.Run(fmt.Sprintf("order%d", maxOrder), func(t *testing.T) {
-			mtIterationCheck(t, maxOrder, stressFor(2*time.Second)/2)
+			d := stressFor(2*time.Second) / 2
+			watchdog.Start(t, d+watchdog.Default)
+			mtIterationCheck(t, maxOrder, d)
 		})
 	}
 }
@@ -780,7 +821,7 @@ func mtIterationCheck(t *testing.T, maxOrder uint, d time.Duration) {
 	dom := xa.Domain()
 	pool := mtNewPool(dom, 1<<16)
 	s := mtNewStop()
-	var stats [5]atomic.Int64
+	var stats [6]atomic.Int64
 
 	adder := func(s *mtStop) {
 		for !s.stopped() {
@@ -828,6 +869,7 @@ func mtIterationCheck(t *testing.T, maxOrder uint, d time.Duration) {
 		rng := rand.New(rand.NewPCG(5, 6))
 		for !s.stopped() {
 			pgoff := uint64(rng.IntN(mtIterMaxIdx))
+			stats[5].Add(1)
 			if e := xa.Erase(pgoff); e != Null {
 				if msg := pool.check(e, pgoff); msg != "" {
 					s.failf("remover: Erase(%d): %s", pgoff, msg)
@@ -849,8 +891,13 @@ func mtIterationCheck(t *testing.T, maxOrder uint, d time.Duration) {
 	}
 	mtRun(d, s, adder, taggedIter, untaggedIter, remover, tagger)
 	s.report(t)
-	t.Logf("adder passes %d, marked walks %d, walks %d, removed %d, tagger passes %d",
-		stats[0].Load(), stats[1].Load(), stats[2].Load(), stats[3].Load(), stats[4].Load())
+	t.Logf("adder passes %d, marked walks %d, walks %d, removed %d in %d erases, tagger passes %d",
+		stats[0].Load(), stats[1].Load(), stats[2].Load(), stats[3].Load(), stats[5].Load(), stats[4].Load())
+	// The remover's erases mostly find nothing with maxOrder 7 (one
+	// entry covers every index): its progress is its erases.
+	mtProgress(t, s, mtCount{"adder passes", stats[0].Load()}, mtCount{"marked walks", stats[1].Load()},
+		mtCount{"walks", stats[2].Load()}, mtCount{"remover erases", stats[5].Load()},
+		mtCount{"tagger passes", stats[4].Load()})
 	mtFinish(t, xa, pool)
 }
 
@@ -861,13 +908,15 @@ func mtIterationCheck(t *testing.T, maxOrder uint, d time.Duration) {
 // store, so a walk never stops early on a marked Null.
 
 func TestIterationCheck2(t *testing.T) {
+	d := stressFor(2 * time.Second)
+	watchdog.Start(t, d+watchdog.Default)
 	xa := New(0)
 	if _, err := xa.Store(100, MkValue(100)); err != nil {
 		t.Fatal(err)
 	}
 	xa.SetMark(100, Mark0)
 	s := mtNewStop()
-	var walks, saw100 atomic.Int64
+	var walks, saw100, throbs atomic.Int64
 	iterator := func(s *mtStop) {
 		xas := NewState(xa, 0)
 		for !s.stopped() {
@@ -907,11 +956,14 @@ func TestIterationCheck2(t *testing.T) {
 			for i := uint64(0); i < 100; i++ {
 				xa.Erase(i)
 			}
+			throbs.Add(1)
 		}
 	}
-	mtRun(stressFor(2*time.Second), s, iterator, throbber)
+	mtRun(d, s, iterator, throbber)
 	s.report(t)
-	t.Logf("%d marked walks, %d of them returned index 100", walks.Load(), saw100.Load())
+	t.Logf("%d marked walks, %d of them returned index 100; %d throbber passes", walks.Load(), saw100.Load(), throbs.Load())
+	mtProgress(t, s, mtCount{"marked walks", walks.Load()}, mtCount{"walks that returned index 100", saw100.Load()},
+		mtCount{"throbber passes", throbs.Load()})
 	finish(t, xa)
 }
 
@@ -1064,6 +1116,8 @@ func TestMultiorderTaggedIteration(t *testing.T) {
 // be a live item whose index and order match where it was found.
 
 func TestMultiorderIterationRace(t *testing.T) {
+	d := stressFor(2 * time.Second)
+	watchdog.Start(t, d+watchdog.Default)
 	xa := New(0)
 	dom := xa.Domain()
 	pool := mtNewPool(dom, 1<<16)
@@ -1112,9 +1166,10 @@ func TestMultiorderIterationRace(t *testing.T) {
 	for range mtNumCPU() - 1 {
 		workers = append(workers, iterator)
 	}
-	mtRun(stressFor(2*time.Second), s, workers...)
+	mtRun(d, s, workers...)
 	s.report(t)
 	t.Logf("%d items created, %d walks", created.Load(), walks.Load())
+	mtProgress(t, s, mtCount{"items created", created.Load()}, mtCount{"walks", walks.Load()})
 	mtFinish(t, xa, pool)
 }
 
@@ -1126,16 +1181,23 @@ func TestMultiorderIterationRace(t *testing.T) {
 // Find(&129, 191, Mark1) must never return one either (siblings in
 // xas_find_marked, 6.13).
 
+// mtLoadRaceCounts is what the workers of one load_race run did.
+type mtLoadRaceCounts struct {
+	rounds int64 // creator rounds (orders 1..5 stored, marked, erased)
+	loads  int64 // Load(191) by the loaders
+	finds  int64 // Find(&129, 191, Mark1) by the finders
+}
+
 // mtLoadRace runs load_race on xa for at most budget, or until a worker
 // sees a bad entry. It returns the first bad entry seen and how it was
-// seen (found false when none was), and how many creator rounds ran.
-func mtLoadRace(xa *XArray, budget time.Duration, workers int) (bad Entry, how string, found bool, rounds int64) {
+// seen (found false when none was), and what the workers did.
+func mtLoadRace(xa *XArray, budget time.Duration, workers int) (bad Entry, how string, found bool, n mtLoadRaceCounts) {
 	const base = 3 << chunkShift // 192
 	if err := mtInsertOrder(xa, base, 0, mtItemVal(base, 0)); err != nil {
-		return Null, "insert 192: " + err.Error(), true, 0
+		return Null, "insert 192: " + err.Error(), true, n
 	}
 	if err := mtInsertOrder(xa, 2<<chunkShift, 0, mtItemVal(2<<chunkShift, 0)); err != nil {
-		return Null, "insert 128: " + err.Error(), true, 0
+		return Null, "insert 128: " + err.Error(), true, n
 	}
 	var stop atomic.Bool
 	var once sync.Once
@@ -1145,7 +1207,7 @@ func mtLoadRace(xa *XArray, budget time.Duration, workers int) (bad Entry, how s
 		})
 		stop.Store(true)
 	}
-	var n atomic.Int64
+	var rounds, loads, finds atomic.Int64
 	creator := func() {
 		for !stop.Load() {
 			for order := uint(1); order < chunkShift; order++ {
@@ -1157,7 +1219,7 @@ func mtLoadRace(xa *XArray, budget time.Duration, workers int) (bad Entry, how s
 				xa.SetMark(index, Mark1)
 				xa.Erase(index)
 			}
-			n.Add(1)
+			rounds.Add(1)
 		}
 	}
 	loader := func() {
@@ -1171,6 +1233,7 @@ func mtLoadRace(xa *XArray, budget time.Duration, workers int) (bad Entry, how s
 					return
 				}
 			}
+			loads.Add(64)
 		}
 	}
 	finder := func() {
@@ -1187,6 +1250,7 @@ func mtLoadRace(xa *XArray, budget time.Duration, workers int) (bad Entry, how s
 					return
 				}
 			}
+			finds.Add(16)
 		}
 	}
 	var wg sync.WaitGroup
@@ -1211,16 +1275,24 @@ func mtLoadRace(xa *XArray, budget time.Duration, workers int) (bad Entry, how s
 	}
 	stop.Store(true)
 	wg.Wait()
-	return bad, how, found, n.Load()
+	return bad, how, found, mtLoadRaceCounts{rounds.Load(), loads.Load(), finds.Load()}
 }
 
 func TestLoadRace(t *testing.T) {
+	d := stressFor(2 * time.Second)
+	watchdog.Start(t, d+watchdog.Default)
 	xa := New(0)
-	bad, how, found, rounds := mtLoadRace(xa, stressFor(2*time.Second), 4*mtNumCPU())
+	bad, how, found, n := mtLoadRace(xa, d, 4*mtNumCPU())
 	if found {
 		t.Errorf("load_race: %s (entry %v)", how, bad)
+	} else {
+		for _, c := range []mtCount{{"creator rounds", n.rounds}, {"loads", n.loads}, {"finds", n.finds}} {
+			if c.n <= 0 {
+				t.Errorf("no progress: %d %s", c.n, c.what)
+			}
+		}
 	}
-	t.Logf("%d creator rounds", rounds)
+	t.Logf("%d creator rounds, %d loads, %d finds", n.rounds, n.loads, n.finds)
 	mtFinish(t, xa, nil)
 }
 
@@ -1242,6 +1314,7 @@ func TestLoadRaceVariant61(t *testing.T) {
 	if *long > budget {
 		budget = *long
 	}
+	watchdog.Start(t, budget+watchdog.Default)
 	start := time.Now()
 	tries := 0
 	var found bool
@@ -1272,7 +1345,9 @@ func TestLoadRaceVariant61(t *testing.T) {
 func TestIdrFindTest(t *testing.T) {
 	for _, c := range []struct{ anchor, throbber uint32 }{{100000, 0}, {0, 100000}} {
 		t.Run(fmt.Sprintf("anchor%d", c.anchor), func(t *testing.T) {
-			mtIdrFindTest(t, c.anchor, c.throbber, stressFor(2*time.Second)/2)
+			d := stressFor(2*time.Second) / 2
+			watchdog.Start(t, d+watchdog.Default)
+			mtIdrFindTest(t, c.anchor, c.throbber, d)
 		})
 	}
 }
@@ -1329,6 +1404,7 @@ func mtIdrFindTest(t *testing.T, anchor, throbber uint32, d time.Duration) {
 	mtRun(d, s, throb, finder)
 	s.report(t)
 	t.Logf("%d lookups, %d throbs", lookups.Load(), throbs.Load())
+	mtProgress(t, s, mtCount{"lookups", lookups.Load()}, mtCount{"throbs", throbs.Load()})
 	if e := xa.Erase(uint64(anchor)); e != MkValue(uint64(anchor)) {
 		t.Errorf("Erase(anchor) = %v", e)
 	}

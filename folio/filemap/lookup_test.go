@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/internal/watchdog"
 	"github.com/xabench/xabench/xarray"
 )
 
@@ -71,6 +72,7 @@ func TestGetEntry(t *testing.T) {
 // lock while the folio is removed re-checks the mapping, drops it, and
 // finds what is there now.
 func TestGetFolioTruncatedWhileWaiting(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
 	e := newEnv(t, 1<<12)
 	as := e.file(1 << 10)
 	add(t, as, 0, 7)

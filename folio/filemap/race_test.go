@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/internal/watchdog"
 )
 
 // failures collects what concurrent workers report, up to 20 messages,
@@ -39,14 +40,17 @@ func (f *failures) messages() []string {
 }
 
 // hammer runs the ops concurrently, each in its own goroutine and in a
-// loop, for dur, and reports what failed.
+// loop, for dur, and reports what failed. Each op must complete at least
+// one call while the run is on: an op starved for the whole run raced
+// with nothing.
 func hammer(t *testing.T, dur time.Duration, ops ...func(rng *rand.Rand, fail func(string, ...any))) {
 	t.Helper()
 	var (
-		fl   failures
-		wg   sync.WaitGroup
-		stop = &fl.stop
-		fail = fl.fail
+		fl    failures
+		wg    sync.WaitGroup
+		stop  = &fl.stop
+		fail  = fl.fail
+		calls = make([]atomic.Int64, len(ops))
 	)
 	for i, op := range ops {
 		wg.Add(1)
@@ -60,6 +64,9 @@ func hammer(t *testing.T, dur time.Duration, ops ...func(rng *rand.Rand, fail fu
 			rng := rand.New(rand.NewPCG(uint64(i), 0xbeef))
 			for !stop.Load() {
 				op(rng, fail)
+				if !stop.Load() {
+					calls[i].Add(1)
+				}
 			}
 		}()
 	}
@@ -69,8 +76,17 @@ func hammer(t *testing.T, dur time.Duration, ops ...func(rng *rand.Rand, fail fu
 	}
 	stop.Store(true)
 	wg.Wait()
-	for _, msg := range fl.messages() {
+	msgs := fl.messages()
+	for _, msg := range msgs {
 		t.Error(msg)
+	}
+	if len(msgs) > 0 {
+		return // a failure stops the run early: the counts mean nothing
+	}
+	for i := range calls {
+		if calls[i].Load() == 0 {
+			t.Errorf("no progress: op %d of %d completed no call in %v", i, len(ops), dur)
+		}
 	}
 }
 
@@ -114,10 +130,12 @@ func lookupChecker(as *AddressSpace, n uint64, hits *atomic.Int64) func(*rand.Ra
 // non-uniformly at random indices, under lookups of every index of the
 // range (bugs.md B3, fixed by 577a1f495fd7).
 func TestSplitRacesLookup(t *testing.T) {
+	dur := runFor(time.Second)
+	watchdog.Start(t, dur+watchdog.Default)
 	e := newEnv(t, 1<<12)
 	as := e.file(512)
 	var hits, splits, busy atomic.Int64
-	hammer(t, runFor(time.Second),
+	hammer(t, dur,
 		func(rng *rand.Rand, fail func(string, ...any)) {
 			as.TruncateRange(0, 511)
 			out, err := as.Read(0, 512, nil)
@@ -162,8 +180,13 @@ func TestSplitRacesLookup(t *testing.T) {
 		lookupChecker(as, 512, &hits),
 	)
 	t.Logf("%d splits (%d busy tries), %d folios looked up", splits.Load(), busy.Load(), hits.Load())
-	if splits.Load() == 0 {
-		t.Error("no split succeeded")
+	if !t.Failed() {
+		if splits.Load() == 0 {
+			t.Error("no split succeeded")
+		}
+		if hits.Load() == 0 {
+			t.Error("the lookups got no folio: they raced with nothing")
+		}
 	}
 	e.finish(0)
 }
@@ -175,10 +198,12 @@ func TestSplitRacesLookup(t *testing.T) {
 // __filemap_add_folio the cache stays valid and lookups find only
 // folios that hold their index.
 func TestAddRacesShadowChanges(t *testing.T) {
+	dur := runFor(time.Second)
+	watchdog.Start(t, dur+watchdog.Default)
 	e := newEnv(t, 1<<12)
 	as := e.file(1024)
-	var hits, adds, reclaimed atomic.Int64
-	hammer(t, runFor(time.Second),
+	var hits, adds, reclaimed, invalidated, truncates atomic.Int64
+	hammer(t, dur,
 		// Cache large folios and reclaim them: order-9 and smaller
 		// shadows come and go.
 		func(rng *rand.Rand, fail func(string, ...any)) {
@@ -207,7 +232,7 @@ func TestAddRacesShadowChanges(t *testing.T) {
 		},
 		func(rng *rand.Rand, fail func(string, ...any)) {
 			i := rng.Uint64N(2) * 512
-			as.InvalidatePages(i, i+511)
+			invalidated.Add(as.InvalidatePages(i, i+511))
 			time.Sleep(50 * time.Microsecond)
 		},
 		func(rng *rand.Rand, fail func(string, ...any)) {
@@ -216,10 +241,27 @@ func TestAddRacesShadowChanges(t *testing.T) {
 			if err := as.Check(); err != nil {
 				fail("%v", err)
 			}
+			truncates.Add(1)
 			time.Sleep(200 * time.Microsecond)
 		},
 		lookupChecker(as, 1024, &hits),
 	)
-	t.Logf("%d small reads, %d pages reclaimed, %d folios looked up", adds.Load(), reclaimed.Load(), hits.Load())
+	t.Logf("%d small reads, %d pages reclaimed, %d pages invalidated, %d truncates, %d folios looked up",
+		adds.Load(), reclaimed.Load(), invalidated.Load(), truncates.Load(), hits.Load())
+	if !t.Failed() {
+		for _, c := range []struct {
+			what string
+			n    int64
+		}{
+			{"small reads", adds.Load()},
+			{"pages reclaimed", reclaimed.Load()},
+			{"truncates", truncates.Load()},
+			{"folios looked up", hits.Load()},
+		} {
+			if c.n == 0 {
+				t.Errorf("no progress: 0 %s", c.what)
+			}
+		}
+	}
 	e.finish(0)
 }
