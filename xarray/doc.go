@@ -56,6 +56,18 @@
 // two locked read-modify-writes, more than the walk itself when the tree
 // is in cache.
 //
+// What a lockless reader may see is what the kernel's may see. Each read
+// of one index, and of one mark at one index, is atomic, and histories of
+// single-index operations, of Alloc, and of reads under the lock are
+// linearizable (porcupine checks them: linearizability_test.go). A write
+// that changes several words is not atomic to lockless readers: a reader
+// may find a StoreRange at the first index of its range and not yet at
+// the last, or an Erase that has cleared the entry's marks, one mark at a
+// time, but not yet its slot (go test -run LinearizableLockless -args
+// -xarray.lin-lockless shows such histories). A reader that needs the
+// whole entry takes the lock, or rechecks as filemap_get_entry does with
+// xas_reload.
+//
 // # Inside
 //
 // The pieces, in the order a kernel reader would look for them:
