@@ -49,7 +49,9 @@ type Competitor struct {
 	ReadOnly bool
 	// Reference competitors are the Go maps, which use none of this
 	// project's code: compare divides every run by the geometric mean of
-	// theirs in the same round to take out the machine's drift.
+	// theirs in the same round to take out the machine's drift. (Only
+	// the references present in both sets compared count, so adding one
+	// leaves comparisons with older results as they were.)
 	Reference bool
 	// Build makes the Map over the fixture's keys.
 	Build func(f *Fixture) (Map, error)
@@ -131,9 +133,16 @@ func Competitors() []*Competitor {
 		{Name: "xarray-batch", Label: "xarray State batch", Build: buildXArrayBatch},
 		{Name: "filemap", Label: "filemap GetEntry+Put", DenseOnly: true, ReadOnly: true, Build: buildFilemap},
 		{Name: "xsync.MapOf", Reference: true, Label: "xsync.MapOf", Build: buildXsyncMap, gcCost: 1},
+		{Name: "xsyncv4", Reference: true, Label: "xsync.Map (v4)", Build: buildXsyncV4Map, gcCost: 1},
 		{Name: "sync.Map", Reference: true, Label: "sync.Map", Build: buildSyncMap, gcCost: 2},
 		{Name: "map+RWMutex", Reference: true, Label: "map+sync.RWMutex", Build: buildRWMap},
 		{Name: "map+RBMutex", Reference: true, Label: "map+xsync.RBMutex", Build: buildRBMap},
+		// The ordered competitors (btree.go) are not references: their
+		// store paths are the wrappers here, and the copy-on-write
+		// one's is mostly allocation, which moves with the garbage
+		// collector rather than with the machine.
+		{Name: "btree+RWMutex", Label: "btree.Map+sync.RWMutex", Build: buildBTreeRW},
+		{Name: "btree-cow", Label: "btree.Map copy-on-write", Build: buildBTreeCOW},
 		{Name: "atomic-slice", Label: "[]atomic.Uint64 (floor)", DenseOnly: true, Build: buildSlice},
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,6 +174,114 @@ func TestCompetitors(t *testing.T) {
 	}
 	if st := xarray.NodeCacheStats(); st.InUse != 0 {
 		t.Errorf("%d nodes still in use after every competitor closed", st.InUse)
+	}
+}
+
+// Every competitor's Load gives the exact sum of every batch while other
+// goroutines store (the values do not change, so any other sum is a torn
+// or lost read), and after the stores every key still has its value; on
+// dense and sparse keys, and under -race a check of the competitors'
+// synchronisation.
+func TestCompetitorsConcurrent(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
+	const loaders, storers, minBatches, stores = 2, 2, 100, 1500
+	for _, layout := range []Layout{Dense, Sparse} {
+		keys := Keys(KeySet{layout, 3000})
+		seq := Sequence(keys, Uniform)
+		for _, c := range Competitors() {
+			if c.DenseOnly && layout != Dense {
+				continue
+			}
+			m, err := c.Build(NewFixture(keys))
+			if err != nil {
+				t.Fatalf("%s %s: %v", layout, c.Name, err)
+			}
+			var wg, storing sync.WaitGroup
+			var done atomic.Bool
+			var bad atomic.Int64
+			ns := storers
+			if c.ReadOnly {
+				ns = 0
+			}
+			storing.Add(ns)
+			for g := range ns {
+				wg.Go(func() {
+					defer storing.Done()
+					for i := range stores {
+						m.Store(seq[(g*stores+i)%len(seq)])
+					}
+				})
+			}
+			for g := range loaders {
+				wg.Go(func() {
+					pos := g * len(seq) / loaders
+					for i := 0; i < minBatches || !done.Load(); i++ {
+						batch := seq[pos : pos+Batch]
+						if m.Load(batch) != sum(batch) {
+							bad.Add(1)
+						}
+						if pos += Batch; pos+Batch > len(seq) {
+							pos = 0
+						}
+					}
+				})
+			}
+			storing.Wait()
+			done.Store(true)
+			wg.Wait()
+			if n := bad.Load(); n > 0 {
+				t.Errorf("%s %s: %d batches summed wrong during concurrent stores", layout, c.Name, n)
+			}
+			if got, want := m.Load(keys), sum(keys); got != want {
+				t.Errorf("%s %s: after concurrent stores Load sums to %d, want %d", layout, c.Name, got, want)
+			}
+			m.Close()
+		}
+	}
+	if st := xarray.NodeCacheStats(); st.InUse != 0 {
+		t.Errorf("%d nodes still in use after every competitor closed", st.InUse)
+	}
+}
+
+// The competitors added in round two are in every map suite, on every
+// workload they fit, and are not on the hot path; xsync v4's Map is a
+// reference as v3's MapOf is, the B-trees are not.
+func TestAddedCompetitors(t *testing.T) {
+	refs := ReferenceImpls()
+	for _, c := range []struct {
+		name string
+		ref  bool
+	}{{"xsyncv4", true}, {"btree+RWMutex", false}, {"btree-cow", false}} {
+		comp := CompetitorByName(c.name)
+		if comp == nil {
+			t.Fatalf("no competitor %s", c.name)
+		}
+		if comp.HotPath || comp.DenseOnly || comp.ReadOnly || comp.Reference != c.ref || slices.Contains(refs, c.name) != c.ref {
+			t.Errorf("%s: %+v", c.name, *comp)
+		}
+		for _, s := range Suites() {
+			workloads := map[Workload]bool{}
+			with := map[Workload]bool{}
+			for _, cell := range s.Cells(2) {
+				workloads[cell.Workload] = true
+				if cell.Competitor.Name == c.name {
+					with[cell.Workload] = true
+					if IsHotPath(cell.FullName()) || IsHotPath("Benchmark"+cell.FullName()) {
+						t.Errorf("%s is on the hot path", cell.FullName())
+					}
+				}
+			}
+			if len(with) != len(workloads) {
+				t.Errorf("suite %s: %s in %d of %d workloads", s.Name, c.name, len(with), len(workloads))
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, c := range Competitors() {
+		if seen["name "+c.Name] || seen["label "+c.Label] {
+			t.Errorf("competitor %s (%q): name or label twice", c.Name, c.Label)
+		}
+		seen["name "+c.Name], seen["label "+c.Label] = true, true
 	}
 }
 

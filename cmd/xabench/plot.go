@@ -214,8 +214,12 @@ func throughputPlot(cells []*bench.CellResult, title string) (*plot.Plot, bool, 
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.X.Min, p.X.Max = 0.8, float64(maxProcs)+0.2
-	// Room above the lines for the legend.
-	p.Y.Min, p.Y.Max = minY/2, maxY*20
+	// Room above the lines for the legend, which runs down from the top:
+	// a share of the height that grows with its entries, about 3% each
+	// (and at least a factor of 20, as for the first eight competitors).
+	f := min(0.6, 0.05+0.03*float64(len(impls)))
+	room := max(math.Log10(20), f*math.Log10(2*maxY/minY)/(1-f))
+	p.Y.Min, p.Y.Max = minY/2, maxY*math.Pow(10, room)
 	return p, true, nil
 }
 
@@ -333,11 +337,13 @@ type reversed struct{}
 
 func (reversed) Normalize(min, max, x float64) float64 { return (max - x) / (max - min) }
 
-// palette is Tableau's ten colors: one per competitor, told apart easily.
+// palette is Tableau's ten colors and two dark ones: one per competitor
+// (there must be at least as many as bench.Competitors), told apart
+// easily.
 var palette = []color.RGBA{
 	{0x1f, 0x77, 0xb4, 0xff}, {0xff, 0x7f, 0x0e, 0xff}, {0x2c, 0xa0, 0x2c, 0xff}, {0xd6, 0x27, 0x28, 0xff},
 	{0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff}, {0xe3, 0x77, 0xc2, 0xff}, {0x7f, 0x7f, 0x7f, 0xff},
-	{0xbc, 0xbd, 0x22, 0xff}, {0x17, 0xbe, 0xcf, 0xff},
+	{0xbc, 0xbd, 0x22, 0xff}, {0x17, 0xbe, 0xcf, 0xff}, {0x22, 0x22, 0x22, 0xff}, {0x7b, 0x10, 0x4b, 0xff},
 }
 
 // style gives a competitor its color, dashes and glyph.
