@@ -239,6 +239,9 @@ type UnitComparison struct {
 	// workloads of the ratio of their medians), if any were found.
 	Drift    float64
 	HasDrift bool
+	// DriftRefs are the reference competitors the drift was taken
+	// from: those found in both sets.
+	DriftRefs []string
 }
 
 // Comparison is the outcome of Compare.
@@ -302,7 +305,7 @@ func Compare(oldName string, old *Samples, newName string, new *Samples, opts Co
 		uc := &UnitComparison{Unit: u}
 		var corrOld, corrNew map[string][]float64
 		if u == opts.Unit {
-			corrOld, corrNew, uc.Drift, uc.HasDrift = driftCorrect(old, new, u)
+			corrOld, corrNew, uc.Drift, uc.HasDrift, uc.DriftRefs = driftCorrect(old, new, u)
 		}
 		var logOld, logNew float64
 		for _, name := range names {
@@ -397,8 +400,9 @@ func splitImpl(name string) (group, impl string, ok bool) {
 // of the reference competitors found on the same workload in both sets
 // (at least two). It returns the corrected values of the benchmarks it
 // could correct, and the drift: the geometric mean over the workloads of
-// the ratio of the references' medians, new over old, less one.
-func driftCorrect(old, new *Samples, unit string) (co, cn map[string][]float64, drift float64, ok bool) {
+// the ratio of the references' medians, new over old, less one, and the
+// references it used.
+func driftCorrect(old, new *Samples, unit string) (co, cn map[string][]float64, drift float64, ok bool, used []string) {
 	refs := map[string]bool{}
 	for _, c := range Competitors() {
 		if c.Reference {
@@ -468,9 +472,22 @@ func driftCorrect(old, new *Samples, unit string) (co, cn map[string][]float64, 
 		}
 	}
 	if n == 0 {
-		return co, cn, 0, false
+		return co, cn, 0, false, nil
 	}
-	return co, cn, math.Exp(lg/float64(n)) - 1, true
+	seen := map[string]bool{}
+	for _, impls := range groupRefs {
+		if len(impls) < 2 {
+			continue
+		}
+		for _, impl := range impls {
+			if !seen[impl] {
+				seen[impl] = true
+				used = append(used, impl)
+			}
+		}
+	}
+	slices.Sort(used)
+	return co, cn, math.Exp(lg/float64(n)) - 1, true, used
 }
 
 // UnitComparison returns the comparison of one unit, or nil.
@@ -553,7 +570,7 @@ func (c *Comparison) WriteText(w io.Writer) {
 		if uc.HasDrift {
 			fmt.Fprintf(w, "machine drift: the reference maps (%s) took %+.1f%% in new (geomean); the drift-corrected test\n"+
 				"compares each run divided by the geomean of the reference maps' runs of the same round and workload\n",
-				strings.Join(ReferenceImpls(), ", "), 100*uc.Drift)
+				strings.Join(uc.DriftRefs, ", "), 100*uc.Drift)
 		}
 	}
 	fmt.Fprintf(w, "\n* hot path (%s): a significant slowdown in %s beyond %.0f%% fails the comparison\n",

@@ -11,8 +11,11 @@
 //
 // The lookup suites (Suites, Run) measure competitors behind one small
 // interface, Map: the XArray's Load and a State batch, the page cache's
-// filemap_get_entry, sync.Map, xsync.MapOf, maps under sync.RWMutex and
-// xsync.RBMutex, and a []atomic.Uint64 as the floor for dense keys; all on
+// filemap_get_entry, sync.Map, xsync.MapOf (v3) and xsync.Map (v4), maps
+// under sync.RWMutex and xsync.RBMutex, an ordered competitor
+// (tidwall/btree's B-tree behind a sync.RWMutex, and as a copy-on-write
+// snapshot that readers use without a lock), and a []atomic.Uint64 as the
+// floor for dense keys; all on
 // the same keys (Keys: dense or sparse, 1K to 16M), the same values and
 // the same access sequence (Sequence: sequential, uniform or zipf), with
 // read/write mixes and 1..GOMAXPROCS goroutines. Results are written in the

@@ -185,3 +185,10 @@ func TestRCUTableSignificance(t *testing.T) {
 		t.Errorf("a whole suite reads as interrupted:\n%s", out)
 	}
 }
+
+// Every competitor gets a colour of its own in the charts.
+func TestPaletteCoversCompetitors(t *testing.T) {
+	if n := len(bench.Competitors()); len(palette) < n {
+		t.Fatalf("%d colours for %d competitors: charts would repeat colours", len(palette), n)
+	}
+}
