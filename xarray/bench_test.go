@@ -611,43 +611,97 @@ func BenchmarkEraseStore(b *testing.B) {
 	}
 }
 
-// BenchmarkIterate: a full pass over 64K dense entries per op, with the
-// All iterator (a FindAfter per entry), with a State walk in one
-// read-side section, and with the maps' Range (unordered). ns/entry is
-// the time per entry.
+// BenchmarkIterate: ordered iteration over dense 64K, dense 1M and
+// sparse 1M, every entry marked with Mark0. All, Marked, State and
+// State-marked make a full pass per op; Range and State-range walk 1K
+// consecutive keys from a random start. The State walks are the floor
+// each iterator is measured against, in one read-side section: State and
+// State-range xas_for_each (Find, then NextEntry), State-marked
+// xas_for_each_marked (FindMarked, then NextMarked). On dense 64K the
+// maps' Range (unordered) runs too. ns/entry is the time per entry
+// yielded.
 func BenchmarkIterate(b *testing.B) {
-	const n = 1 << 16
-	fx := bmNewFixture("dense", n)
-	defer fx.release()
-	report := func(b *testing.B, count int) {
-		if count != n {
-			b.Fatalf("pass saw %d entries, want %d", count, n)
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/entry")
+	for _, c := range []struct {
+		layout, size string
+		n            int
+	}{{"dense", "64K", 1 << 16}, {"dense", "1M", 1 << 20}, {"sparse", "1M", 1 << 20}} {
+		b.Run(c.layout+"/"+c.size, func(b *testing.B) {
+			fx := bmNewFixture(c.layout, c.n)
+			defer fx.release()
+			bmIterate(b, fx, c.size == "64K")
+		})
 	}
-	b.Run("All", func(b *testing.B) {
+}
+
+func bmIterate(b *testing.B, fx *bmFixture, maps bool) {
+	n := len(fx.keys)
+	// Range and State-range walk iterSpan keys from a random start.
+	const iterSpan = 1 << 10
+	starts := make([]int, 1<<12)
+	rng := rand.New(rand.NewPCG(9, uint64(n)))
+	for i := range starts {
+		starts[i] = rng.IntN(n - iterSpan + 1)
+	}
+	xarray := func(b *testing.B) *XArray {
 		xa := fx.xarray(b)
+		if !xa.MarkedAny(Mark0) {
+			for _, k := range fx.keys {
+				xa.SetMark(k, Mark0)
+			}
+		}
+		return xa
+	}
+	// run times b.N passes of pass, each of which must see want entries.
+	run := func(b *testing.B, want int, pass func(i int) int) {
 		b.ReportAllocs()
 		b.ResetTimer()
-		count := 0
 		for i := 0; i < b.N; i++ {
-			count = 0
+			if got := pass(i); got != want {
+				b.Fatalf("pass saw %d entries, want %d", got, want)
+			}
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(want), "ns/entry")
+	}
+	b.Run("All", func(b *testing.B) {
+		xa := xarray(b)
+		run(b, n, func(int) int {
+			count := 0
 			for _, e := range xa.All() {
 				bmSinkE ^= e
 				count++
 			}
-		}
-		b.StopTimer()
-		report(b, count)
+			return count
+		})
+	})
+	b.Run("Range", func(b *testing.B) {
+		xa := xarray(b)
+		run(b, iterSpan, func(i int) int {
+			s := starts[i&(len(starts)-1)]
+			count := 0
+			for _, e := range xa.Range(fx.keys[s], fx.keys[s+iterSpan-1]) {
+				bmSinkE ^= e
+				count++
+			}
+			return count
+		})
+	})
+	b.Run("Marked", func(b *testing.B) {
+		xa := xarray(b)
+		run(b, n, func(int) int {
+			count := 0
+			for _, e := range xa.Marked(Mark0) {
+				bmSinkE ^= e
+				count++
+			}
+			return count
+		})
 	})
 	b.Run("State", func(b *testing.B) {
-		xa := fx.xarray(b)
+		xa := xarray(b)
 		dom := xa.Domain()
-		b.ReportAllocs()
-		b.ResetTimer()
-		count := 0
-		for i := 0; i < b.N; i++ {
-			count = 0
+		run(b, n, func(int) int {
+			count := 0
 			var s Entry
 			tok := dom.ReadLock()
 			xas := NewState(xa, 0)
@@ -660,41 +714,77 @@ func BenchmarkIterate(b *testing.B) {
 			}
 			dom.ReadUnlock(tok)
 			bmSinkE = s
-		}
-		b.StopTimer()
-		report(b, count)
+			return count
+		})
 	})
+	b.Run("State-range", func(b *testing.B) {
+		xa := xarray(b)
+		dom := xa.Domain()
+		run(b, iterSpan, func(i int) int {
+			s := starts[i&(len(starts)-1)]
+			first, last := fx.keys[s], fx.keys[s+iterSpan-1]
+			count := 0
+			var sum Entry
+			tok := dom.ReadLock()
+			xas := NewState(xa, first)
+			for e := xas.Find(last); e != Null; e = xas.NextEntry(last) {
+				if xas.Retry(e) {
+					continue
+				}
+				sum ^= e
+				count++
+			}
+			dom.ReadUnlock(tok)
+			bmSinkE = sum
+			return count
+		})
+	})
+	b.Run("State-marked", func(b *testing.B) {
+		xa := xarray(b)
+		dom := xa.Domain()
+		run(b, n, func(int) int {
+			count := 0
+			var s Entry
+			tok := dom.ReadLock()
+			xas := NewState(xa, 0)
+			for e := xas.FindMarked(^uint64(0), Mark0); e != Null; e = xas.NextMarked(^uint64(0), Mark0) {
+				if xas.Retry(e) {
+					continue
+				}
+				s ^= e
+				count++
+			}
+			dom.ReadUnlock(tok)
+			bmSinkE = s
+			return count
+		})
+	})
+	if !maps {
+		return
+	}
 	b.Run("xsync.MapOf", func(b *testing.B) {
 		m := fx.xsyncMap(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		count := 0
-		for i := 0; i < b.N; i++ {
-			count = 0
+		run(b, n, func(int) int {
+			count := 0
 			m.Range(func(k, v uint64) bool {
 				bmSinkU ^= v
 				count++
 				return true
 			})
-		}
-		b.StopTimer()
-		report(b, count)
+			return count
+		})
 	})
 	b.Run("sync.Map", func(b *testing.B) {
 		m := fx.syncMap(b)
-		b.ReportAllocs()
-		b.ResetTimer()
-		count := 0
-		for i := 0; i < b.N; i++ {
-			count = 0
+		run(b, n, func(int) int {
+			count := 0
 			m.Range(func(k, v any) bool {
 				bmSinkU ^= v.(uint64)
 				count++
 				return true
 			})
-		}
-		b.StopTimer()
-		report(b, count)
+			return count
+		})
 	})
 }
 

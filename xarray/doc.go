@@ -92,7 +92,9 @@
 //     normal API.
 //   - State (state.go) is the advanced API, with the kernel's cursor
 //     states (restart, bounds, error). find.go holds its searches and
-//     Next/Prev and the iterators; marks.go the three marks and their
+//     Next/Prev; iterate.go the iterators (All, Range, Marked), which
+//     gather up to 64 entries in one walk under one read-side section and
+//     run the loop body outside it; marks.go the three marks and their
 //     propagation; split.go multi-index entries being split; alloc.go ID
 //     allocation; fault.go node-allocation failure injection; check.go the
 //     walks behind the validator and the dump.

@@ -3,7 +3,6 @@
 package xarray
 
 import (
-	"iter"
 	"math"
 	"math/bits"
 )
@@ -82,25 +81,28 @@ func (xas *State) Find(max uint64) Entry {
 
 // NextEntry is Find's fast path for walking a leaf (xas_next_entry).
 func (xas *State) NextEntry(max uint64) Entry {
-	h := xas.node
-	if xas.notNode() || nodeAt(h).shift() != 0 || uint64(xas.offset) != xas.index&chunkMask {
+	if xas.notNode() {
 		return xas.Find(max)
 	}
-	n := nodeAt(h)
-	for {
-		if xas.index >= max || xas.offset == chunkMask {
-			return xas.Find(max)
-		}
-		e := n.slot(uint(xas.offset) + 1)
+	n := nodeAt(xas.node)
+	off, index := uint(xas.offset), xas.index
+	if n.shift() != 0 || uint64(off) != index&chunkMask {
+		return xas.Find(max)
+	}
+	for index < max && off < chunkMask {
+		e := n.slot(off + 1)
 		if e.IsInternal() {
-			return xas.Find(max)
+			break
 		}
-		xas.offset++
-		xas.index++
+		off++
+		index++
 		if e != Null {
+			xas.offset, xas.index = uint8(off), index
 			return e
 		}
 	}
+	xas.offset, xas.index = uint8(off), index
+	return xas.Find(max)
 }
 
 // findChunk is xas_find_chunk: the first slot at or after the current
@@ -521,34 +523,4 @@ func (xa *XArray) Extract(dst []Entry, start, max uint64, filter Mark) int {
 	}
 	xa.rcu.ReadUnlock(t)
 	return i
-}
-
-// All iterates over every present entry in index order (xa_for_each).
-// Each step is a FindAfter, so the array may change during the loop.
-func (xa *XArray) All() iter.Seq2[uint64, Entry] {
-	return xa.iterate(0, math.MaxUint64, Present)
-}
-
-// Range iterates over the present entries with indices in [first, last]
-// (xa_for_each_range).
-func (xa *XArray) Range(first, last uint64) iter.Seq2[uint64, Entry] {
-	return xa.iterate(first, last, Present)
-}
-
-// Marked iterates over the entries with mark filter, each once
-// (xa_for_each_marked).
-func (xa *XArray) Marked(filter Mark) iter.Seq2[uint64, Entry] {
-	checkMark(filter)
-	return xa.iterate(0, math.MaxUint64, filter)
-}
-
-func (xa *XArray) iterate(first, last uint64, filter Mark) iter.Seq2[uint64, Entry] {
-	return func(yield func(uint64, Entry) bool) {
-		index := first
-		for e := xa.Find(&index, last, filter); e != Null; e = xa.FindAfter(&index, last, filter) {
-			if !yield(index, e) {
-				return
-			}
-		}
-	}
 }
