@@ -5,10 +5,9 @@ package folio
 import (
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"sync"
+	"sync/atomic"
 
-	"github.com/xabench/xabench/internal/cpu"
 	"github.com/xabench/xabench/xarray"
 )
 
@@ -27,20 +26,6 @@ type zone struct {
 	pos       []int32 // position of that head in free[order]
 	nrFree    int64   // free pages in the zone, pcp lists excluded
 }
-
-// pcpList is a per-CPU list of free order-0 pages (struct per_cpu_pages):
-// order-0 allocations and frees touch only the list of the caller's CPU,
-// under its own lock, and go to the zone in batches.
-type pcpList struct {
-	mu    sync.Mutex
-	pages []uint32
-	_     [64]byte
-}
-
-const (
-	pcpBatch = 63
-	pcpHigh  = 4 * pcpBatch
-)
 
 func (m *Memmap) initZone() {
 	z := &m.zone
@@ -64,7 +49,7 @@ func (m *Memmap) initZone() {
 		z.add(uint32(pfn), o)
 		pfn += 1 << o
 	}
-	m.pcp = make([]pcpList, runtime.GOMAXPROCS(0))
+	m.initPCP()
 }
 
 func (z *zone) add(pfn uint32, o int) {
@@ -122,17 +107,15 @@ func (z *zone) put(pfn uint32, o int) {
 	z.add(pfn, o)
 }
 
-// FreePages returns the number of free pages, per-CPU lists included.
+// FreePages returns the number of free pages, per-CPU lists included. It
+// is exact when no allocation or free runs; while they run, a page freed
+// to one list while the count passes from another may be missed or
+// counted twice. Pages move between the zone and the lists only under
+// the zone lock, so those moves are never seen half done.
 func (m *Memmap) FreePages() int64 {
 	m.zone.mu.Lock()
-	n := m.zone.nrFree
+	n := m.zone.nrFree + m.pcpFree()
 	m.zone.mu.Unlock()
-	for i := range m.pcp {
-		l := &m.pcp[i]
-		l.mu.Lock()
-		n += int64(len(l.pages))
-		l.mu.Unlock()
-	}
 	return n
 }
 
@@ -146,22 +129,6 @@ func (m *Memmap) FreeBlocks() [orderMax + 1]int {
 	}
 	m.zone.mu.Unlock()
 	return out
-}
-
-// DrainPCP returns every page of the per-CPU lists to the zone, where
-// they merge with their buddies (drain_all_pages).
-func (m *Memmap) DrainPCP() {
-	for i := range m.pcp {
-		l := &m.pcp[i]
-		l.mu.Lock()
-		m.zone.mu.Lock()
-		for _, pfn := range l.pages {
-			m.zone.put(pfn, 0)
-		}
-		m.zone.mu.Unlock()
-		l.pages = l.pages[:0]
-		l.mu.Unlock()
-	}
 }
 
 // Faults makes allocations fail on request (fail_page_alloc).
@@ -237,62 +204,6 @@ func (m *Memmap) allocPages(order uint) uint32 {
 	return pfn
 }
 
-func (m *Memmap) allocPCP() uint32 {
-	l := &m.pcp[cpu.ID()%len(m.pcp)]
-	l.mu.Lock()
-	if len(l.pages) == 0 {
-		m.zone.mu.Lock()
-		for range pcpBatch {
-			pfn := m.zone.take(0)
-			if pfn == 0 {
-				break
-			}
-			l.pages = append(l.pages, pfn)
-		}
-		m.zone.mu.Unlock()
-		if len(l.pages) == 0 {
-			l.mu.Unlock()
-			return m.stealPCP()
-		}
-	}
-	pfn := l.pages[len(l.pages)-1]
-	l.pages = l.pages[:len(l.pages)-1]
-	l.mu.Unlock()
-	return pfn
-}
-
-// stealPCP takes a page from another CPU's list when the zone is empty.
-func (m *Memmap) stealPCP() uint32 {
-	for i := range m.pcp {
-		l := &m.pcp[i]
-		l.mu.Lock()
-		if n := len(l.pages); n > 0 {
-			pfn := l.pages[n-1]
-			l.pages = l.pages[:n-1]
-			l.mu.Unlock()
-			return pfn
-		}
-		l.mu.Unlock()
-	}
-	return 0
-}
-
-func (m *Memmap) freePCP(pfn uint32) {
-	l := &m.pcp[cpu.ID()%len(m.pcp)]
-	l.mu.Lock()
-	l.pages = append(l.pages, pfn)
-	if len(l.pages) > pcpHigh {
-		// free_pcppages_bulk: the oldest pages go back to the zone.
-		m.zone.mu.Lock()
-		for _, p := range l.pages[:pcpBatch] {
-			m.zone.put(p, 0)
-		}
-		m.zone.mu.Unlock()
-		l.pages = append(l.pages[:0], l.pages[pcpBatch:]...)
-	}
-	l.mu.Unlock()
-}
-
 // Alloc allocates a folio of 1<<order pages with one reference
 // (folio_alloc). Its mapping, index and flags are clear.
 func (m *Memmap) Alloc(order uint) (Folio, error) {
@@ -310,37 +221,60 @@ func (m *Memmap) Alloc(order uint) (Folio, error) {
 // prepNewPages is check_new_page + prep_new_page + prep_compound_page:
 // check that the pages are really free, reset them, make the block a
 // folio and give it its first reference last.
+//
+// Per tail page it does what prep_compound_tail does, setting the head
+// (one store of the flags word, which also clears the poison flag) and
+// the mapping; a tail's index and private were not poisoned at free, so
+// they are stored only when a page freed as a head left poison there.
 func (m *Memmap) prepNewPages(pfn uint32, order uint) {
 	for i := pfn; i < pfn+1<<order; i++ {
 		p := &m.pages[i]
 		if p.refcount.Load() != 0 || p.mapcount.Load() != -1 {
 			m.badPage(i, "check_new_page: allocated page in use")
 		}
-		p.flags.Store(0)
-		p.mapping.Store(0)
-		p.index.Store(0)
-		p.private.Store(0)
 		if i == pfn {
-			p.compound.Store(uint32(order))
-		} else {
-			p.compound.Store(pfn | tailBit)
+			continue
 		}
+		p.flags.Store(withCompound(0, pfn|tailBit))
+		p.mapping.Store(0)
+		clearWord(&p.index)
+		clearWord(&p.private)
 	}
+	head := &m.pages[pfn]
+	head.mapping.Store(0)
+	clearWord(&head.index)
+	clearWord(&head.private)
+	var fl uint64
 	if order > 0 {
-		m.pages[pfn].flags.Store(bit(PGHead))
+		fl = bit(PGHead)
 	}
-	m.pages[pfn].refcount.Store(1)
+	head.flags.Store(withCompound(fl, uint32(order)))
+	head.refcount.Store(1)
+}
+
+// clearWord stores 0 in w unless it holds 0 already: a load is a plain
+// move, an atomic store a locked exchange.
+func clearWord(w *atomic.Uint64) {
+	if w.Load() != 0 {
+		w.Store(0)
+	}
 }
 
 // freePagesPrepare is free_pages_prepare: dissolve the folio, check each
 // page as the kernel does at free, and poison it. A bad page is reported
 // and the block is not freed, as the kernel keeps bad pages out of the
 // allocator.
+//
+// Every page gets the poison flag (with its compound word cleared, in
+// the same store: free_tail_page_prepare's clear_compound_head) and a
+// poisoned mapping; the head's index and private are poisoned too, the
+// private word of an order-0 page by the link that puts it on a
+// per-CPU list.
 func (m *Memmap) freePagesPrepare(pfn uint32, order uint) bool {
 	ok := true
 	for i := pfn; i < pfn+1<<order; i++ {
 		p := &m.pages[i]
-		if i != pfn && p.compound.Load() != pfn|tailBit {
+		if i != pfn && compoundOf(p.flags.Load()) != pfn|tailBit {
 			m.badPage(i, "corrupted mapping in compound page")
 			ok = false
 		}
@@ -352,14 +286,18 @@ func (m *Memmap) freePagesPrepare(pfn uint32, order uint) bool {
 	if !ok {
 		return false
 	}
-	for i := pfn; i < pfn+1<<order; i++ {
+	for i := pfn + 1; i < pfn+1<<order; i++ {
 		p := &m.pages[i]
-		p.compound.Store(0)
 		p.mapping.Store(Poison)
-		p.index.Store(Poison)
-		p.private.Store(Poison)
 		p.flags.Store(bit(PGPoison))
 	}
+	head := &m.pages[pfn]
+	head.mapping.Store(Poison)
+	head.index.Store(Poison)
+	if order > 0 {
+		head.private.Store(Poison)
+	}
+	head.flags.Store(bit(PGPoison))
 	return true
 }
 

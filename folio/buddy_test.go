@@ -347,7 +347,7 @@ func TestBadFree(t *testing.T) {
 			func(f Folio) uint32 { return f.pfn + 5 }, "non-NULL mapping"},
 		{"tail refcount", 1, func(f Folio) { f.m.pages[f.pfn+1].refcount.Store(1) },
 			func(f Folio) uint32 { return f.pfn + 1 }, "nonzero _refcount"},
-		{"tail compound", 2, func(f Folio) { f.m.pages[f.pfn+3].compound.Store(0) },
+		{"tail compound", 2, func(f Folio) { f.m.pages[f.pfn+3].setCompound(0) },
 			func(f Folio) uint32 { return f.pfn + 3 }, "corrupted mapping in compound page"},
 	}
 	var want int64

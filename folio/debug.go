@@ -39,8 +39,8 @@ func (m *Memmap) DumpPage(pfn uint32) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "page: refcount:%d mapcount:%d mapping:%s index:%#x pfn:%#x",
 		p.refcount.Load(), p.mapcount.Load()+1, mappingString(p.mapping.Load()), p.index.Load(), pfn)
-	c := p.compound.Load()
-	flags := p.flags.Load()
+	w := p.flags.Load()
+	c, flags := compoundOf(w), w&flagsMask
 	switch {
 	case c&tailBit != 0:
 		fmt.Fprintf(&b, " compound head:%#x", c&^tailBit)

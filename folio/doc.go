@@ -17,6 +17,10 @@
 //     and merges freed buddies, so large folios form again after splits.
 //     Freed pages are reused at once, most recently freed first, as in the
 //     kernel: that is what makes a stale entry name a foreign page.
+//   - Order-0 pages come from per-CPU lists that take no lock (pcp.go): a
+//     stack per P whose head word, the top pfn with a count and a tag,
+//     changes by compare-and-swap. Behind them the zone has a lock; the
+//     lists refill from it and drain to it in batches.
 //   - free_pages_prepare's checks run on every free: a page freed with a
 //     mapping, a reference or a bad flag is reported as bad_page with a
 //     dump_page line and kept out of the allocator. Freed pages are

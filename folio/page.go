@@ -73,16 +73,39 @@ const (
 	// MovableOps is the mapping of a page owned by the movable-ops tenant
 	// (zsmalloc's movable_ops with PAGE_MAPPING_MOVABLE).
 	MovableOps uint64 = 1<<2 | mappingMovableTag
-	// Poison is written into the mapping, index and private words of a
-	// freed page (POISON_POINTER_DELTA-style).
+	// Poison is written into the mapping word of every page of a freed
+	// block and into the index and private words of its head page
+	// (POISON_POINTER_DELTA-style). A page on a per-CPU list keeps its
+	// link in private instead, also a poison value (pcpLink).
 	Poison uint64 = 0xdead000000000100
 )
 
-// compound word: a head page keeps its order; a tail keeps its head.
+// The compound half of a page's flags word: a head page keeps its order;
+// a tail keeps its head's pfn with tailBit.
 const (
 	tailBit  = 1 << 31
 	orderMax = 10 // MAX_PAGE_ORDER: the buddy allocator's largest block
 )
+
+// A page's flags word holds the page flags in its low half and the
+// compound word in its high half, as the kernel keeps node, zone and
+// section in the top bits of page->flags: a tail page becomes one or
+// stops being one with a single store, and a reader sees its flags and
+// its head together.
+const (
+	compoundShift = 32
+	flagsMask     = 1<<compoundShift - 1
+)
+
+// compoundOf returns the compound half of flags word w.
+func compoundOf(w uint64) uint32 { return uint32(w >> compoundShift) }
+
+// withCompound returns the flags word with flags fl and compound word c.
+func withCompound(fl uint64, c uint32) uint64 { return fl&flagsMask | uint64(c)<<compoundShift }
+
+// setCompound replaces p's compound word and keeps its flags. The caller
+// owns the page (it is being allocated, freed or split).
+func (p *page) setCompound(c uint32) { p.flags.Store(withCompound(p.flags.Load(), c)) }
 
 // page is struct page. Every field is read by lockless page-cache readers
 // that may hold a stale pfn, so every field is an atomic.
@@ -91,15 +114,17 @@ const (
 // line, so that a page is one cache line: a speculative lookup at a
 // random index (folio_try_get, the mapping recheck, folio_put) misses on
 // one line, not two.
+//
+// A free page on a per-CPU list keeps the pfn of the next page of the
+// list in its private word (see pcpLink).
 type page struct {
-	flags    atomic.Uint64
+	flags    atomic.Uint64 // flags | compound<<compoundShift; compound: head: order; tail: head pfn | tailBit
 	refcount atomic.Int32
 	mapcount atomic.Int32 // _mapcount: -1 when unmapped
 	mapping  atomic.Uint64
 	index    atomic.Uint64
 	private  atomic.Uint64
-	compound atomic.Uint32 // head: order; tail: head pfn | tailBit
-	_        [20]byte
+	_        [24]byte
 }
 
 // pageSize is the size of a struct page, a cache line.
@@ -109,10 +134,10 @@ const pageSize = 64
 // allocator over them. Page frame 0 is reserved so that a pfn is never 0
 // and a folio's Entry is never Null.
 type Memmap struct {
-	pages []page // read by every lookup; the allocator's words start a line pair later
+	pages []page    // read by every lookup; the allocator's words start a line pair later
+	pcp   []pcpList // read by every order-0 allocation and free; each list is padded
 	_     cpu.CacheLinePad
 	zone  zone
-	pcp   []pcpList
 	wait  [waitTableSize]waitQueue
 
 	faults  atomic.Pointer[Faults]
@@ -192,7 +217,7 @@ func (m *Memmap) Folio(pfn uint32) Folio {
 // PageFolio returns the folio that page frame pfn belongs to now
 // (page_folio).
 func (m *Memmap) PageFolio(pfn uint32) Folio {
-	c := m.pages[pfn].compound.Load()
+	c := compoundOf(m.pages[pfn].flags.Load())
 	if c&tailBit != 0 {
 		return Folio{m, c &^ tailBit}
 	}
@@ -225,11 +250,11 @@ func (f Folio) p() *page { return &f.m.pages[f.pfn] }
 
 // Order returns the folio's order (folio_order): 0 for a single page.
 func (f Folio) Order() uint {
-	p := f.p()
-	if p.flags.Load()&bit(PGHead) == 0 {
+	w := f.p().flags.Load()
+	if w&bit(PGHead) == 0 {
 		return 0
 	}
-	return uint(p.compound.Load() & 0xff)
+	return uint(compoundOf(w) & 0xff)
 }
 
 // NrPages returns 1<<Order (folio_nr_pages).
@@ -272,8 +297,9 @@ func (f Folio) TestAndSet(fl Flag) bool { return f.p().flags.Or(bit(fl))&bit(fl)
 // TestAndClear clears fl and reports whether it was set before.
 func (f Folio) TestAndClear(fl Flag) bool { return f.p().flags.And(^bit(fl))&bit(fl) != 0 }
 
-// Flags returns the head page's flags word.
-func (f Folio) Flags() uint64 { return f.p().flags.Load() }
+// Flags returns the head page's flags, without the compound half of the
+// word.
+func (f Folio) Flags() uint64 { return f.p().flags.Load() & flagsMask }
 
 // RefCount returns the reference count (folio_ref_count).
 func (f Folio) RefCount() int32 { return f.p().refcount.Load() }

@@ -72,8 +72,12 @@ func (f Folio) PutRefs(n int32) {
 // through its destructor (destroy_large_folio), then every page through
 // free_pages_prepare's checks.
 func (f Folio) free() {
-	// __page_cache_release: off the LRU list before the free checks.
-	f.Clear(PGLRU)
+	// __page_cache_release: off the LRU list before the free checks. The
+	// count is zero, so no one else may set the flag: test it first and
+	// spare the locked instruction when it is clear.
+	if f.Test(PGLRU) {
+		f.Clear(PGLRU)
+	}
 	f.m.freePages(f.pfn, f.Order())
 }
 

@@ -29,15 +29,12 @@ func (f Folio) SplitToOrder(newOrder uint) []Folio {
 	n := uint32(1) << order
 	out := make([]Folio, 0, n/step)
 	// Tails first, from the last, then the head, as __split_huge_page.
+	// A piece's head becomes one, with its flags, in a single store of
+	// its flags word, after its mapping and index.
 	for i := n - step; ; i -= step {
 		pfn := f.pfn + i
-		for j := pfn; j < pfn+step; j++ {
-			p := &f.m.pages[j]
-			if j == pfn {
-				p.compound.Store(uint32(newOrder))
-			} else {
-				p.compound.Store(pfn | tailBit)
-			}
+		for j := pfn + 1; j < pfn+step; j++ {
+			f.m.pages[j].setCompound(pfn | tailBit)
 		}
 		p := &f.m.pages[pfn]
 		fl := flags
@@ -48,9 +45,9 @@ func (f Folio) SplitToOrder(newOrder uint) []Folio {
 			p.mapping.Store(mapping)
 			p.index.Store(index + uint64(i))
 			p.private.Store(0)
-			p.flags.Store(fl)
+			p.flags.Store(withCompound(fl, uint32(newOrder)))
 		} else {
-			p.flags.Store(fl | head.flags.Load()&bit(PGLRU))
+			p.flags.Store(withCompound(fl|head.flags.Load()&bit(PGLRU), uint32(newOrder)))
 		}
 		if i == 0 {
 			break
