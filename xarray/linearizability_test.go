@@ -31,17 +31,15 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/anishathalye/porcupine"
 
+	"github.com/xabench/xabench/internal/history"
 	"github.com/xabench/xabench/internal/watchdog"
 )
 
@@ -525,159 +523,26 @@ func (c *linClient) eraseTwoMarks() linIn {
 	return linIn{kind: linGetMark, index: 1, mark: Mark0}
 }
 
-// linClock reads the time since a history started, monotonic.
-type linClock time.Time
-
-func (c linClock) now() int64 { return time.Since(time.Time(c)).Nanoseconds() }
-
-// linRecord runs op, and returns it recorded with the clock read just
-// before the call and just after the return.
-func linRecord(clock linClock, client int, xa linArray, in linIn) porcupine.Operation {
-	call := clock.now()
-	out := linDo(xa, in)
-	ret := clock.now()
-	return porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret}
-}
-
 // linHistory runs clients goroutines of ops operations each, made by
-// next, on xa, and returns the history. The goroutines start together,
-// and each yields now and then, so that with fewer processors than
-// goroutines the histories still interleave.
-func linHistory(xa linArray, clock linClock, seed uint64, clients, ops int, next func(c *linClient) linIn) []porcupine.Operation {
-	hist := make([][]porcupine.Operation, clients)
-	var wg sync.WaitGroup
-	var ready atomic.Int32
-	release := make(chan struct{})
-	for id := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &linClient{id: id, rng: rand.New(rand.NewPCG(seed, uint64(id)))}
-			h := make([]porcupine.Operation, 0, ops)
-			// Released by a wakeup, which starts the idle processors,
-			// wait for the others and for the processors to come.
-			<-release
-			ready.Add(1)
-			for ready.Load() < int32(clients) || clock.now() < int64(time.Millisecond) {
+// next, on xa, and returns the history. Each yields now and then, so
+// that with fewer processors than goroutines the histories still
+// interleave.
+func linHistory(xa linArray, clock history.Clock, seed uint64, clients, ops int, next func(c *linClient) linIn) []porcupine.Operation {
+	return history.Record(clock, clients, ops, func(id int) func() porcupine.Operation {
+		c := &linClient{id: id, rng: rand.New(rand.NewPCG(seed, uint64(id)))}
+		return func() porcupine.Operation {
+			in := next(c)
+			op := history.Op(clock, id, in, func() any { return linDo(xa, in) })
+			if out := op.Output.(linOut); in.kind <= linCmpXchg {
+				c.seen[in.index] = out.e
+			}
+			c.last = in
+			if c.rng.IntN(8) == 0 {
 				runtime.Gosched()
 			}
-			for range ops {
-				op := linRecord(clock, id, xa, next(c))
-				h = append(h, op)
-				in, out := op.Input.(linIn), op.Output.(linOut)
-				if in.kind <= linCmpXchg {
-					c.seen[in.index] = out.e
-				}
-				c.last = in
-				if c.rng.IntN(8) == 0 {
-					runtime.Gosched()
-				}
-			}
-			hist[id] = h
-		}()
-	}
-	close(release)
-	wg.Wait()
-	return slices.Concat(hist...)
-}
-
-// linOverlapping counts the operations that started before an operation
-// of another client returned: how concurrent a history was.
-func linOverlapping(h []porcupine.Operation) int {
-	h = slices.Clone(h)
-	slices.SortFunc(h, func(a, b porcupine.Operation) int { return int(a.Call - b.Call) })
-	n := 0
-	end, endClient := int64(-1), -1
-	for _, op := range h {
-		if op.Call <= end && op.ClientId != endClient {
-			n++
+			return op
 		}
-		if op.Return > end {
-			end, endClient = op.Return, op.ClientId
-		}
-	}
-	return n
-}
-
-// linCheck checks a history against model. If it is not linearizable,
-// it also returns a report of where the longest linearizable prefix
-// ends: the last operations of that prefix, the model's state after
-// them, and the operations that might come next, none of which fits.
-func linCheck(model porcupine.Model, h []porcupine.Operation) (porcupine.CheckResult, string, porcupine.LinearizationInfo) {
-	res, info := porcupine.CheckOperationsVerbose(model, h, 30*time.Second)
-	if res != porcupine.Illegal {
-		return res, "", info
-	}
-	var b strings.Builder
-	parts := [][]porcupine.Operation{h}
-	if model.Partition != nil {
-		parts = model.Partition(h)
-	}
-	for p, partials := range info.PartialLinearizationsOperations() {
-		var longest []porcupine.Operation
-		for _, l := range partials {
-			if len(l) > len(longest) {
-				longest = l
-			}
-		}
-		if len(longest) == len(parts[p]) {
-			continue
-		}
-		fmt.Fprintf(&b, "%d of %d operations linearize, ending with:\n", len(longest), len(parts[p]))
-		state := model.Init()
-		for _, op := range longest {
-			_, state = model.Step(state, op.Input, op.Output)
-		}
-		for _, op := range longest[max(0, len(longest)-6):] {
-			fmt.Fprintf(&b, "  %s\n", linFormat(model, op))
-		}
-		fmt.Fprintf(&b, "which leave the model at %s; none of these fits next:\n", model.DescribeState(state))
-		done := make(map[porcupine.Operation]bool)
-		for _, op := range longest {
-			done[op] = true
-		}
-		rest := slices.DeleteFunc(slices.Clone(parts[p]), func(op porcupine.Operation) bool { return done[op] })
-		firstReturn := rest[0].Return
-		for _, op := range rest {
-			firstReturn = min(firstReturn, op.Return)
-		}
-		slices.SortFunc(rest, func(a, b porcupine.Operation) int { return int(a.Call - b.Call) })
-		for _, op := range rest {
-			if op.Call <= firstReturn {
-				fmt.Fprintf(&b, "  %s\n", linFormat(model, op))
-			}
-		}
-		break
-	}
-	return res, b.String(), info
-}
-
-// linVisualize writes porcupine's visualization of a checked history to
-// a file that outlives the test, and returns a line that names it.
-func linVisualize(model porcupine.Model, info porcupine.LinearizationInfo) string {
-	f, err := os.CreateTemp("", "linearizability-*.html")
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if porcupine.Visualize(model, info, f) != nil {
-		return ""
-	}
-	return "porcupine's visualization of the history: " + f.Name()
-}
-
-func linFormat(model porcupine.Model, op porcupine.Operation) string {
-	return fmt.Sprintf("client %d [%d ns, %d ns] %s", op.ClientId, op.Call, op.Return, model.DescribeOperation(op.Input, op.Output))
-}
-
-// linProcs gives each of clients goroutines a processor of its own for
-// the rest of the test, so that their operations run at once, not only
-// in turns.
-func linProcs(t *testing.T, clients int) {
-	if old := runtime.GOMAXPROCS(0); old < clients {
-		runtime.GOMAXPROCS(clients)
-		t.Cleanup(func() { runtime.GOMAXPROCS(old) })
-	}
+	})
 }
 
 // linTest runs rounds histories of clients goroutines and ops operations
@@ -686,19 +551,19 @@ func linProcs(t *testing.T, clients int) {
 func linTest(t *testing.T, rounds, clients, ops int, flags Flags, model porcupine.Model, next func(c *linClient) linIn) {
 	t.Helper()
 	watchdog.Start(t, watchdog.Default)
-	linProcs(t, clients)
+	history.Procs(t, clients)
 	if testing.Short() {
 		rounds = max(1, rounds/4)
 	}
 	overlapping := 0
 	for r := range rounds {
 		xa := New(flags)
-		h := linHistory(xa, linClock(time.Now()), uint64(r), clients, ops, next)
-		overlapping += linOverlapping(h)
-		res, report, info := linCheck(model, h)
+		h := linHistory(xa, history.NewClock(), uint64(r), clients, ops, next)
+		overlapping += history.Overlapping(h)
+		res, report, info := history.Check(model, h)
 		finish(t, xa)
 		if res != porcupine.Ok {
-			t.Fatalf("round %d (seed %d): %s\n%s%s", r, r, res, report, linVisualize(model, info))
+			t.Fatalf("round %d (seed %d): %s\n%s%s", r, r, res, report, history.Visualize(model, info))
 		}
 	}
 	t.Logf("%d histories of %d operations linearizable; %.0f%% of operations overlapped another client's",
@@ -814,9 +679,9 @@ func TestLinearizableCatchesStaleLoad(t *testing.T) {
 	caughtConcurrent := 0
 	for r := range rounds {
 		xa := &linStale{XArray: New(0), rng: rand.New(rand.NewPCG(uint64(r), 1))}
-		clock := linClock(time.Now())
+		clock := history.NewClock()
 		h := linHistory(xa, clock, uint64(r), clients, ops, (*linClient).values)
-		if res, _, _ := linCheck(linByIndex, h); res == porcupine.Illegal {
+		if res, _, _ := history.Check(linByIndex, h); res == porcupine.Illegal {
 			caughtConcurrent++
 		}
 
@@ -824,12 +689,12 @@ func TestLinearizableCatchesStaleLoad(t *testing.T) {
 		c := &linClient{id: clients}
 		a, b := c.value(), c.value()
 		for _, in := range []linIn{{kind: linStore, index: 1, e: a}, {kind: linStore, index: 1, e: b}, {kind: linLoad, index: 1}} {
-			h = append(h, linRecord(clock, clients, xa, in))
+			h = append(h, history.Op(clock, clients, in, func() any { return linDo(xa, in) }))
 		}
 		if got := h[len(h)-1].Output.(linOut).e; got != a {
 			t.Fatalf("the broken Load returned %s, want the stale %s", linEntry(got), linEntry(a))
 		}
-		res, report, _ := linCheck(linByIndex, h)
+		res, report, _ := history.Check(linByIndex, h)
 		finish(t, xa.XArray)
 		if res != porcupine.Illegal {
 			t.Fatalf("round %d: porcupine says %s for a history with a stale Load", r, res)

@@ -16,16 +16,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/anishathalye/porcupine"
 
 	"github.com/xabench/xabench/folio"
+	"github.com/xabench/xabench/internal/history"
 	"github.com/xabench/xabench/internal/watchdog"
 )
 
@@ -271,127 +269,26 @@ func (c *linClient) largeAdd() linIn {
 	return linIn{kind: linLookup, index: linLargeIndex}
 }
 
-// linClock reads the time since a history started, monotonic.
-type linClock time.Time
-
-func (c linClock) now() int64 { return time.Since(time.Time(c)).Nanoseconds() }
-
-// linRecord runs op, and returns it recorded with the clock read just
-// before the call and just after the return.
-func linRecord(clock linClock, client int, c linCache, in linIn) porcupine.Operation {
-	call := clock.now()
-	out := c.do(in)
-	ret := clock.now()
-	return porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret}
-}
-
 // linHistory runs clients goroutines of ops operations each, made by
-// next, on c and returns the history. The goroutines start together, and each yields
-// now and then, so that with fewer processors than goroutines the
-// histories still interleave.
-func linHistory(c linCache, clock linClock, seed uint64, clients, ops int, next func(*linClient) linIn) []porcupine.Operation {
-	hist := make([][]porcupine.Operation, clients)
-	var wg sync.WaitGroup
-	var ready atomic.Int32
-	release := make(chan struct{})
-	for id := range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cl := &linClient{id: id, rng: rand.New(rand.NewPCG(seed, uint64(id)))}
-			h := make([]porcupine.Operation, 0, ops)
-			// Released by a wakeup, which starts the idle processors,
-			// wait for the others and for the processors to come.
-			<-release
-			ready.Add(1)
-			for ready.Load() < int32(clients) || clock.now() < int64(time.Millisecond) {
+// next, on c and returns the history. Each yields now and then, so that
+// with fewer processors than goroutines the histories still interleave.
+func linHistory(c linCache, clock history.Clock, seed uint64, clients, ops int, next func(*linClient) linIn) []porcupine.Operation {
+	return history.Record(clock, clients, ops, func(id int) func() porcupine.Operation {
+		cl := &linClient{id: id, rng: rand.New(rand.NewPCG(seed, uint64(id)))}
+		return func() porcupine.Operation {
+			op := linRecord(clock, id, c, next(cl))
+			cl.last, cl.lastOut = op.Input.(linIn), op.Output.(linOut)
+			if cl.rng.IntN(8) == 0 {
 				runtime.Gosched()
 			}
-			for range ops {
-				op := linRecord(clock, id, c, next(cl))
-				h = append(h, op)
-				cl.last, cl.lastOut = op.Input.(linIn), op.Output.(linOut)
-				if cl.rng.IntN(8) == 0 {
-					runtime.Gosched()
-				}
-			}
-			hist[id] = h
-		}()
-	}
-	close(release)
-	wg.Wait()
-	return slices.Concat(hist...)
+			return op
+		}
+	})
 }
 
-// linOverlapping counts the operations that started before an operation
-// of another client returned: how concurrent a history was.
-func linOverlapping(h []porcupine.Operation) int {
-	h = slices.Clone(h)
-	slices.SortFunc(h, func(a, b porcupine.Operation) int { return int(a.Call - b.Call) })
-	n := 0
-	end, endClient := int64(-1), -1
-	for _, op := range h {
-		if op.Call <= end && op.ClientId != endClient {
-			n++
-		}
-		if op.Return > end {
-			end, endClient = op.Return, op.ClientId
-		}
-	}
-	return n
-}
-
-// linProcs gives each of clients goroutines a processor of its own for
-// the rest of the test, so that their operations run at once, not only
-// in turns.
-func linProcs(t *testing.T, clients int) {
-	if old := runtime.GOMAXPROCS(0); old < clients {
-		runtime.GOMAXPROCS(clients)
-		t.Cleanup(func() { runtime.GOMAXPROCS(old) })
-	}
-}
-
-// linCheck checks a history. If it is not linearizable it also returns
-// a report: the last operations of the longest linearizable prefix, the
-// model's state after it, and the operations that might come next.
-func linCheck(h []porcupine.Operation) (porcupine.CheckResult, string) {
-	res, info := porcupine.CheckOperationsVerbose(linModel, h, 30*time.Second)
-	if res != porcupine.Illegal {
-		return res, ""
-	}
-	var longest []porcupine.Operation
-	for _, l := range info.PartialLinearizationsOperations()[0] {
-		if len(l) > len(longest) {
-			longest = l
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d of %d operations linearize, ending with:\n", len(longest), len(h))
-	state := linModel.Init()
-	done := make(map[porcupine.Operation]bool)
-	for _, op := range longest {
-		_, state = linModel.Step(state, op.Input, op.Output)
-		done[op] = true
-	}
-	format := func(op porcupine.Operation) string {
-		return fmt.Sprintf("  client %d [%d ns, %d ns] %s\n", op.ClientId, op.Call, op.Return, linDescribe(op.Input, op.Output))
-	}
-	for _, op := range longest[max(0, len(longest)-6):] {
-		b.WriteString(format(op))
-	}
-	fmt.Fprintf(&b, "which leave the model at %s; none of these fits next:\n", linDescribeState(state))
-	rest := slices.DeleteFunc(slices.Clone(h), func(op porcupine.Operation) bool { return done[op] })
-	firstReturn := rest[0].Return
-	for _, op := range rest {
-		firstReturn = min(firstReturn, op.Return)
-	}
-	slices.SortFunc(rest, func(a, b porcupine.Operation) int { return int(a.Call - b.Call) })
-	for _, op := range rest {
-		if op.Call <= firstReturn {
-			b.WriteString(format(op))
-		}
-	}
-	return res, b.String()
+// linRecord runs in on c, recorded with clock.
+func linRecord(clock history.Clock, client int, c linCache, in linIn) porcupine.Operation {
+	return history.Op(clock, client, in, func() any { return c.do(in) })
 }
 
 // linTest runs rounds histories of clients goroutines and ops operations
@@ -402,15 +299,15 @@ func linTest(t *testing.T, rounds, clients, ops int, next func(*linClient) linIn
 	if testing.Short() {
 		rounds = max(1, rounds/4)
 	}
-	linProcs(t, clients)
+	history.Procs(t, clients)
 	e := newEnv(t, 1<<10)
 	overlapping := 0
 	for r := range rounds {
 		as := e.file(linPages)
-		h := linHistory(linFile{as}, linClock(time.Now()), uint64(r), clients, ops, next)
-		overlapping += linOverlapping(h)
+		h := linHistory(linFile{as}, history.NewClock(), uint64(r), clients, ops, next)
+		overlapping += history.Overlapping(h)
 		check(t, as)
-		if res, report := linCheck(h); res != porcupine.Ok {
+		if res, report, _ := history.Check(linModel, h); res != porcupine.Ok {
 			t.Fatalf("round %d (seed %d): %s\n%s", r, r, res, report)
 		}
 	}
@@ -489,14 +386,14 @@ func (s *linStale) do(in linIn) linOut {
 func TestLinearizableCatchesStaleLookup(t *testing.T) {
 	watchdog.Start(t, watchdog.Default)
 	const rounds, clients, ops = 5, 4, 200
-	linProcs(t, clients)
+	history.Procs(t, clients)
 	e := newEnv(t, 1<<10)
 	caughtConcurrent := 0
 	for r := range rounds {
 		s := &linStale{linFile: linFile{e.file(linPages)}, rng: rand.New(rand.NewPCG(uint64(r), 1))}
-		clock := linClock(time.Now())
+		clock := history.NewClock()
 		h := linHistory(s, clock, uint64(r), clients, ops, (*linClient).next)
-		if res, _ := linCheck(h); res == porcupine.Illegal {
+		if res, _, _ := history.Check(linModel, h); res == porcupine.Illegal {
 			caughtConcurrent++
 		}
 
@@ -515,7 +412,7 @@ func TestLinearizableCatchesStaleLookup(t *testing.T) {
 			t.Fatalf("the broken lookup returned %s, want the removed %s", linTag(got), linTag(tag))
 		}
 		check(t, s.as)
-		res, report := linCheck(h)
+		res, report, _ := history.Check(linModel, h)
 		if res != porcupine.Illegal {
 			t.Fatalf("round %d: porcupine says %s for a history with a stale lookup", r, res)
 		}
