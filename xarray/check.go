@@ -77,6 +77,10 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 		return fmt.Errorf("xarray check: count %d values %d, but the slots hold %d entries and %d values: %s",
 			n.count(), n.nrValues(), count, values, where())
 	}
+	// The pre-v6.9 xas_split marked every slot of a child, siblings
+	// included (VariantSplitMarksAllSlots): that is what the old kernel
+	// left, not a broken tree.
+	oldSplitMarks := xa.variant&VariantSplitMarksAllSlots != 0
 	for m := Mark0; m < maxMarks; m++ {
 		free := m == FreeMark && xa.trackFree()
 		for i := uint(0); i < chunkSize; i++ {
@@ -88,6 +92,7 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 					return fmt.Errorf("xarray check: slot %d: mark %d is %v but the child says %v: %s", i, m, bit, any, where())
 				}
 			case free:
+			case oldSplitMarks && e.IsSibling():
 			case bit && (e == Null || e.IsSibling()):
 				return fmt.Errorf("xarray check: slot %d holding %v has mark %d: %s", i, e, m, where())
 			}

@@ -123,7 +123,8 @@ func (xas *State) findChunk(advance bool, m Mark) uint {
 
 // FindMarked returns the first entry with mark m at an index no larger
 // than max (xas_find_marked), at or after the State's index if it has not
-// been walked, after the current entry if it has. Siblings are skipped.
+// been walked, after the current entry if it has. Siblings are skipped
+// (returned under VariantFindMarkedSiblings, as before v6.14).
 // On arrays that track free indices, FindMarked(max, FreeMark) returns
 // Null slots too: that is how Alloc finds a hole. With nothing marked up
 // to max the State is left at restart; when the tree ends first, at
@@ -191,7 +192,7 @@ func (xas *State) FindMarked(max uint64, m Mark) Entry {
 		if e == Null && !(xas.xa.trackFree() && m == FreeMark) {
 			continue
 		}
-		if e.IsSibling() {
+		if e.IsSibling() && xas.xa.variant&VariantFindMarkedSiblings == 0 {
 			continue
 		}
 		if !e.IsNode() {

@@ -28,11 +28,14 @@ func (xas *State) initNodeForSplit(h uint32, e Entry) {
 // split an entry of the given order into entries of the State's order
 // (xas_split_alloc). Each node is prefilled with e. A split that spans
 // more than one level of the tree is not supported: like the kernel, it
-// gives ErrNoMemory.
+// gives ErrNoMemory. Under VariantSplitAllocLoose a split of exactly two
+// levels gets past that check and one node is allocated, as before
+// v6.14.
 func (xas *State) SplitAlloc(e Entry, order uint) {
 	sibs := uint(1)<<(order%chunkShift) - 1
 	var err error
-	if uint(xas.shift)+2*chunkShift <= order {
+	if uint(xas.shift)+2*chunkShift < order ||
+		uint(xas.shift)+2*chunkShift == order && xas.xa.variant&VariantSplitAllocLoose == 0 {
 		goto nomem
 	}
 	if uint(xas.shift)+chunkShift > order {
@@ -62,7 +65,10 @@ nomem:
 
 // splitChild installs the prefilled node child in slot off of node h, in
 // place of the part of the old entry curr that the slot held.
-func (xas *State) splitChild(h, child uint32, off uint, e, curr Entry, marks uint) int {
+// The child's canonical slots get the marks as node_mark_slots gives
+// them for entries of markSibs+1 slots: markSibs is xas.sibs, or 0 (all
+// 64 slots, the old node_mark_all) under VariantSplitMarksAllSlots.
+func (xas *State) splitChild(h, child uint32, off uint, e, curr Entry, marks, markSibs uint) int {
 	n, c := nodeAt(h), nodeAt(child)
 	xas.alloc = c.parentNode()
 	c.setShift(n.shift() - chunkShift)
@@ -74,7 +80,7 @@ func (xas *State) splitChild(h, child uint32, off uint, e, curr Entry, marks uin
 	}
 	c.array.Store(xas.xa.id)
 	c.parent.Store(h)
-	n.setMarks(off, c, uint(xas.sibs), marks)
+	n.setMarks(off, c, markSibs, marks)
 	n.setSlot(off, nodeEntry(child))
 	xas.updateNode(child)
 	if curr.IsValue() {
@@ -117,12 +123,16 @@ func (xas *State) Split(e Entry, order uint) {
 	marks := n.getMarks(uint(xas.offset))
 	values := 0
 	if xas.shift < n.shift() {
+		markSibs := uint(xas.sibs)
+		if xas.xa.variant&VariantSplitMarksAllSlots != 0 {
+			markSibs = 0 // node_mark_all, before 2a0774c2886d
+		}
 		for off := uint(xas.offset) + sibs; ; off-- {
 			child := xas.alloc
 			if child == 0 {
 				panic("xarray: Split needs the nodes from SplitAlloc (xas_split with no xa_alloc)")
 			}
-			values += xas.splitChild(h, child, off, e, curr, marks)
+			values += xas.splitChild(h, child, off, e, curr, marks, markSibs)
 			if off <= uint(xas.offset) {
 				break
 			}
@@ -182,7 +192,7 @@ func (xas *State) TrySplit(e Entry, order uint) {
 			nodeAt(child).parent.Store(xas.alloc)
 		}
 		xas.initNodeForSplit(child, e)
-		values = xas.splitChild(h, child, off, e, curr, marks)
+		values = xas.splitChild(h, child, off, e, curr, marks, uint(xas.sibs))
 	} else {
 		values = xas.splitInPlace(h, off, e, curr, marks)
 	}

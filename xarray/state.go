@@ -829,7 +829,8 @@ func (xas *State) GetOrder() int {
 // Pause prepares the State for the lock or the read-side section to be
 // dropped during a forward walk (xas_pause): the next Find restarts from
 // the head at the index after the current entry, or stays at the end if
-// that index wraps to 0.
+// that index wraps to 0. Under VariantPauseUnmasked (before v6.14) the
+// index is not aligned to the node first, and can land past that start.
 func (xas *State) Pause() {
 	h := xas.node
 	if xas.Invalid() {
@@ -844,7 +845,9 @@ func (xas *State) Pause() {
 				break
 			}
 		}
-		xas.index &= ^uint64(0) << n.shift()
+		if xas.xa.variant&VariantPauseUnmasked == 0 {
+			xas.index &= ^uint64(0) << n.shift()
+		}
 		xas.index += uint64(off-uint(xas.offset)) << n.shift()
 		if xas.index == 0 {
 			xas.node = nodeBounds

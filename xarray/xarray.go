@@ -68,6 +68,43 @@ const (
 	// slot before clearing the entry's marks, so a reader can see a
 	// marked Null (the order that xas_store's comment forbids).
 	VariantMarksAfterNull
+	// VariantSplitMarksAllSlots makes Split (xas_split) give every one
+	// of the 64 slots of a child node it installs for a marked entry
+	// the entry's marks (node_mark_all), sibling slots included, as
+	// before 2a0774c2886d ("XArray: set the marks correctly when
+	// splitting an entry", v6.9) brought node_mark_slots, which marks
+	// only the canonical slots. It is harmless only when splitting to
+	// order 0; otherwise a marked walk that lands on a sibling slot
+	// (NextMarked in a leaf, or FindMarked with
+	// VariantFindMarkedSiblings) returns the sibling entry. TrySplit
+	// (v6.15) is not affected. Check accepts marked sibling slots in an
+	// array with this variant.
+	VariantSplitMarksAllSlots
+	// VariantSplitAllocLoose makes SplitAlloc's "too large" guard in
+	// xas_split_alloc read xa_shift + 2*XA_CHUNK_SHIFT < order instead
+	// of <=, as before 97db889b961e ("Xarray: distinguish large
+	// entries correctly in xas_split_alloc()", v6.14). A split needing
+	// exactly two new levels (order == the State's shift + 12) then
+	// gets past it and allocates 1 << (order % 6) = 1 node instead of
+	// failing with ErrNoMemory, and Split installs that node one level
+	// down only: the entry becomes 64 entries of order shift+6, not
+	// entries of the State's order.
+	VariantSplitAllocLoose
+	// VariantFindMarkedSiblings makes FindMarked (xas_find_marked)
+	// return a sibling entry that it lands on, as before 7e060df04f56
+	// ("Xarray: do not return sibling entries from xas_find_marked()",
+	// v6.14), instead of scanning on. The mainline skip was added for
+	// a racing StoreRange; with VariantSplitMarksAllSlots (the 6.1 and
+	// 6.6 combination) it shows without a race.
+	VariantFindMarkedSiblings
+	// VariantPauseUnmasked makes Pause (xas_pause) step past the
+	// entry's siblings without first aligning the index down to the
+	// node's shift, as before c9ba5249ef8b ("Xarray: move forward
+	// index correctly in xas_pause()", v6.14): after a Load left the
+	// index inside a multi-index entry, its low bits survive and the
+	// walk resumes past the start of the next slot, so it can miss the
+	// entry there.
+	VariantPauseUnmasked
 )
 
 // The race windows that stress runs can widen (see internal/inject).
