@@ -29,6 +29,8 @@ import (
 	"testing"
 
 	"github.com/puzpuzpuz/xsync/v3"
+
+	"github.com/xabench/xabench/rcu"
 )
 
 // Sinks, so that no loop is dead code.
@@ -700,43 +702,14 @@ func bmIterate(b *testing.B, fx *bmFixture, maps bool) {
 	b.Run("State", func(b *testing.B) {
 		xa := xarray(b)
 		dom := xa.Domain()
-		run(b, n, func(int) int {
-			count := 0
-			var s Entry
-			tok := dom.ReadLock()
-			xas := NewState(xa, 0)
-			for e := xas.Find(^uint64(0)); e != Null; e = xas.NextEntry(^uint64(0)) {
-				if xas.Retry(e) {
-					continue
-				}
-				s ^= e
-				count++
-			}
-			dom.ReadUnlock(tok)
-			bmSinkE = s
-			return count
-		})
+		run(b, n, func(int) int { return stateWalk(xa, dom, 0, ^uint64(0)) })
 	})
 	b.Run("State-range", func(b *testing.B) {
 		xa := xarray(b)
 		dom := xa.Domain()
 		run(b, iterSpan, func(i int) int {
 			s := starts[i&(len(starts)-1)]
-			first, last := fx.keys[s], fx.keys[s+iterSpan-1]
-			count := 0
-			var sum Entry
-			tok := dom.ReadLock()
-			xas := NewState(xa, first)
-			for e := xas.Find(last); e != Null; e = xas.NextEntry(last) {
-				if xas.Retry(e) {
-					continue
-				}
-				sum ^= e
-				count++
-			}
-			dom.ReadUnlock(tok)
-			bmSinkE = sum
-			return count
+			return stateWalk(xa, dom, fx.keys[s], fx.keys[s+iterSpan-1])
 		})
 	})
 	b.Run("State-marked", func(b *testing.B) {
@@ -936,4 +909,23 @@ func TestLoadStoreAllocs(t *testing.T) {
 		t.Errorf("Store over an existing index: %v allocs per call", a)
 	}
 	finish(t, xa)
+}
+
+// stateWalk walks the entries of xa from first to last with one State
+// under one read-side section (xas_for_each), and returns how many it met.
+func stateWalk(xa *XArray, dom *rcu.Domain, first, last uint64) int {
+	count := 0
+	var sum Entry
+	tok := dom.ReadLock()
+	xas := NewState(xa, first)
+	for e := xas.Find(last); e != Null; e = xas.NextEntry(last) {
+		if xas.Retry(e) {
+			continue
+		}
+		sum ^= e
+		count++
+	}
+	dom.ReadUnlock(tok)
+	bmSinkE = sum
+	return count
 }
