@@ -78,15 +78,21 @@ func (r *run) goValidator(interval time.Duration, check func() error) {
 // lasts for ever.
 const livelockTimeout = 10 * time.Second
 
-// fileOptions are the options every scenario's files get: the variant's,
+// fileOptions are the options every file of the run gets: the run's
+// variants (Config.Kernel's and Config.FilemapVariant), in the buggy form
+// the scenario's variant on top, the run's XArray options for i_pages,
 // and the livelock detector.
 func (r *run) fileOptions(variant filemap.Variant, extra ...filemap.Option) []filemap.Option {
 	opts := []filemap.Option{filemap.WithLivelockTimeout(livelockTimeout, func(index uint64, e xarray.Entry, retries int) {
 		r.report(fmt.Sprintf("livelock: a page-cache lookup retried %d times for over %v", retries, livelockTimeout),
 			fmt.Sprintf("the lookup of index %#x keeps finding %v, which it cannot take a reference on or which is not there on reload", index, e))
 	})}
+	v := r.fmVariant
 	if r.buggy() {
-		opts = append(opts, filemap.WithVariant(variant))
+		v |= variant
+	}
+	if v != 0 {
+		opts = append(opts, filemap.WithVariant(v))
 	}
 	opts = append(opts, filemap.WithXArrayOptions(r.xarrayOptions(0)...))
 	return append(opts, extra...)

@@ -14,6 +14,7 @@ import (
 	"github.com/xabench/xabench/folio"
 	"github.com/xabench/xabench/folio/filemap"
 	"github.com/xabench/xabench/internal/inject"
+	"github.com/xabench/xabench/kernel"
 	"github.com/xabench/xabench/rcu"
 	"github.com/xabench/xabench/xarray"
 )
@@ -36,13 +37,27 @@ type Config struct {
 	// the workers stop, the run is torn down and checked as at its end,
 	// and the Result says Interrupted.
 	Context context.Context
-	// XArrayVariant and FilemapVariant, if set, make a plain workload
-	// (Workloads) build its XArrays and files with these variants instead
-	// of the fixed code: a known bug, to show that the workload catches
-	// bugs it was not written for. Scenarios ignore them: their buggy
-	// variant is their own.
+	// Kernel, if set, runs as that kernel release: every XArray and
+	// every file the run builds gets the profile's variants, in a
+	// scenario's fixed form as in a workload. "Scenario S as release R"
+	// is S.Run(Fixed, Config{Kernel: &R}); in the buggy form the
+	// scenario's own variant is added on top (xabench repro refuses that
+	// combination). The Result and a Violation name the release.
+	Kernel *kernel.Profile
+	// XArrayVariant and FilemapVariant, if set, are added to every
+	// XArray and file the run builds, as Kernel's are: a known bug, for
+	// example, to show that a plain workload (Workloads) catches bugs it
+	// was not written for.
 	XArrayVariant  xarray.Variant
 	FilemapVariant filemap.Variant
+}
+
+// kernelName is the name of cfg.Kernel, or "" if none is set.
+func (cfg Config) kernelName() string {
+	if cfg.Kernel == nil {
+		return ""
+	}
+	return cfg.Kernel.Name
 }
 
 // Progress is a snapshot of a running scenario.
@@ -58,19 +73,26 @@ type Violation struct {
 	After    time.Duration // time from the start of the run to detection
 	Scenario string
 	Variant  string
+	Kernel   string // the release the run modelled (Config.Kernel), "" for none
 	Seed     uint64
 }
 
 func (v *Violation) String() string {
-	return fmt.Sprintf("%s\n%s\nscenario %s, variant %s, seed %d, found after %v\nreplay: xabench repro %s --variant %s --seed %d",
-		v.Kind, v.Report, v.Scenario, v.Variant, v.Seed, v.After.Round(time.Microsecond),
-		v.Scenario, v.Variant, v.Seed)
+	kern, replay := "", ""
+	if v.Kernel != "" {
+		kern = ", kernel " + v.Kernel
+		replay = " --kernel " + v.Kernel
+	}
+	return fmt.Sprintf("%s\n%s\nscenario %s, variant %s%s, seed %d, found after %v\nreplay: xabench repro %s --variant %s%s --seed %d",
+		v.Kind, v.Report, v.Scenario, v.Variant, kern, v.Seed, v.After.Round(time.Microsecond),
+		v.Scenario, v.Variant, replay, v.Seed)
 }
 
 // Result is what a run did and found.
 type Result struct {
 	Scenario    string
 	Variant     string
+	Kernel      string // the release the run modelled (Config.Kernel), "" for none
 	Seed        uint64
 	Elapsed     time.Duration
 	Ops         int64
@@ -100,16 +122,27 @@ type run struct {
 	stuck    bool        // workers never came back: leave the objects alone
 	cut      atomic.Bool // Config.Context ended the run early
 
+	// xaVariant and fmVariant are what every XArray and file of the run
+	// gets: Config.Kernel's variants and Config's own.
+	xaVariant xarray.Variant
+	fmVariant filemap.Variant
+
 	rcu     *rcu.Domain // the run's own domain, so a broken run stalls only itself
 	arrays  []*xarray.XArray
 	memmaps []*folio.Memmap
 }
 
-// xarrayOptions are the options of every XArray of the run.
+// xarrayOptions are the options of every XArray of the run: the run's
+// variants (Config.Kernel's and Config.XArrayVariant), and in the buggy
+// form the scenario's variant v on top.
 func (r *run) xarrayOptions(v xarray.Variant) []xarray.Option {
 	opts := []xarray.Option{xarray.WithRCU(r.rcu)}
-	if r.buggy() && v != 0 {
-		opts = append(opts, xarray.WithVariant(v))
+	variant := r.xaVariant
+	if r.buggy() {
+		variant |= v
+	}
+	if variant != 0 {
+		opts = append(opts, xarray.WithVariant(variant))
 	}
 	return opts
 }
@@ -208,7 +241,7 @@ func (r *run) report(kind, report string) {
 	r.mu.Lock()
 	if r.first == nil {
 		r.first = &Violation{Kind: kind, Report: report, After: time.Since(r.start),
-			Scenario: r.scenario, Variant: r.variant, Seed: r.cfg.Seed}
+			Scenario: r.scenario, Variant: r.variant, Kernel: r.cfg.kernelName(), Seed: r.cfg.Seed}
 	}
 	r.mu.Unlock()
 	r.stop.Store(true)
@@ -272,7 +305,12 @@ func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
 	}
 	d := rcu.NewDomain()
 	d.SetStallTimeout(0) // a dead reader must not crash the process
-	r := &run{scenario: s.Name, variant: variant, cfg: cfg, start: time.Now(), rcu: d}
+	r := &run{scenario: s.Name, variant: variant, cfg: cfg, start: time.Now(), rcu: d,
+		xaVariant: cfg.XArrayVariant, fmVariant: cfg.FilemapVariant}
+	if cfg.Kernel != nil {
+		r.xaVariant |= cfg.Kernel.XArray
+		r.fmVariant |= cfg.Kernel.Filemap
+	}
 	r.deadline = r.start.Add(cfg.Duration)
 	if cfg.Inject {
 		for _, p := range s.Points {
@@ -323,7 +361,7 @@ func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
 	if progressDone != nil {
 		close(progressDone)
 	}
-	return Result{Scenario: s.Name, Variant: variant, Seed: cfg.Seed, Elapsed: time.Since(r.start),
+	return Result{Scenario: s.Name, Variant: variant, Kernel: cfg.kernelName(), Seed: cfg.Seed, Elapsed: time.Since(r.start),
 		Ops: r.ops.Load(), Violations: r.found.Load(), First: r.first,
 		Interrupted: r.cut.Load() && r.first == nil}, nil
 }

@@ -16,7 +16,14 @@ type Scenario struct {
 	Summary string // one line
 	Points  []Point
 	Plain   bool // a workload (see Workloads): it has no buggy variant
-	run     func(r *run) (teardown func())
+	// LastBuggy and FirstFixed name the kernel profiles (package kernel)
+	// of the last modelled release with the bug and the first with its
+	// fix, for a real bug; "" for a protocol break or a workload. The
+	// buggy variant is the short form of "the fixed form run as
+	// LastBuggy", with only this bug's variant instead of all of that
+	// release's; the fixed variant is mainline's code.
+	LastBuggy, FirstFixed string
+	run                   func(r *run) (teardown func())
 }
 
 // Point is an injection point a scenario widens, and how.
@@ -53,14 +60,18 @@ var scenarios = []*Scenario{
 			{"filemap.add61.after-split-alloc", 1, 200 * time.Microsecond},
 			{"filemap.add.before-lock", 1, 200 * time.Microsecond},
 		},
-		run: runB1,
+		LastBuggy:  "v6.6",
+		FirstFixed: "v6.10",
+		run:        runB1,
 	},
 	{
-		Name:    "b2-load-sibling",
-		Commit:  "cbc02854331e (6.1.53)",
-		Summary: "xas_descend follows a sibling once, so xa_load returns a sibling entry while xa_store_range re-lays the range",
-		Points:  []Point{{"xarray.descend.sibling-hop", 0.5, 0}},
-		run:     runB2,
+		Name:       "b2-load-sibling",
+		Commit:     "cbc02854331e (6.1.53)",
+		Summary:    "xas_descend follows a sibling once, so xa_load returns a sibling entry while xa_store_range re-lays the range",
+		Points:     []Point{{"xarray.descend.sibling-hop", 0.5, 0}},
+		LastBuggy:  "v6.1",
+		FirstFixed: "v6.6",
+		run:        runB2,
 	},
 	{
 		Name:    "b3-folio-split",
@@ -69,7 +80,9 @@ var scenarios = []*Scenario{
 		Points: []Point{
 			{"filemap.split.between-pieces", 1, 0},
 		},
-		run: runB3,
+		LastBuggy:  "v6.15",
+		FirstFixed: "mainline",
+		run:        runB3,
 	},
 	{
 		Name:    "lookup-no-reload",

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xabench/xabench/bench"
+	"github.com/xabench/xabench/kernel"
 	"github.com/xabench/xabench/stress"
 )
 
@@ -27,6 +28,8 @@ type reproFlagValues struct {
 	table      bool
 	seeds      int
 	out        string
+	kernel     string
+	kernels    bool
 }
 
 func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
@@ -42,17 +45,28 @@ func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
 	fs.BoolVar(&v.table, "table", false, "run every scenario (or the one named) over --seeds seeds, buggy and fixed, and print the detection table")
 	fs.IntVar(&v.seeds, "seeds", 20, "with --table: seeds per buggy variant, from --seed on")
 	fs.StringVar(&v.out, "o", "", "with --table: also write the table as Markdown to this `file`")
+	fs.StringVar(&v.kernel, "kernel", "", "run the scenario's fixed form as this kernel `release` ("+strings.Join(kernel.Names(), ", ")+"); implies --variant fixed")
+	fs.BoolVar(&v.kernels, "kernels", false, "print the kernel releases --kernel takes and the behaviours each has, as a Markdown table")
 	fs.Usage = func() {
 		fmt.Fprintf(w, `Usage:
 
 	xabench repro --list
+	xabench repro --kernels
 	xabench repro SCENARIO [--variant buggy|fixed] [--duration 10s] [--seed N] [--goroutines N] [--inject=true]
+	xabench repro SCENARIO --kernel RELEASE [--duration 10s] [--seed N] [--goroutines N] [--inject=true]
 	xabench repro --table [SCENARIO] [--seeds 20] [--seed 1] [--variant buggy|fixed] [--duration 10s] [--inject=true] [-o FILE]
 
 Runs a model of a kernel page-cache bug, buggy or fixed, until a violation
 is found or the time is up. Flags may come before or after SCENARIO.
 Exit status: 0 clean, 1 violation, 2 usage, 130 interrupted (the run stops
 at the first interrupt and says so).
+
+--kernel RELEASE runs the scenario's fixed form with the variants of that
+kernel release's profile (see --kernels): every behaviour the model can
+switch is as that release had it. --variant buggy is the short form of
+"--kernel" with the last release that had the bug, with only that bug's
+variant: the two do not combine, and --kernel with --variant buggy is a
+usage error. The replay line of a violation names the release.
 
 --table runs each scenario's buggy variant with seeds --seed to
 --seed+--seeds-1 and its fixed variant once with seed --seed, each for up
@@ -88,11 +102,33 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		name = pos[0]
 	}
 	if v.list {
-		if name != "" || v.table {
-			return usageError(fs, "--list takes no scenario and no --table")
+		if name != "" || v.table || v.kernels || isSet(fs, "kernel") {
+			return usageError(fs, "--list takes no scenario, no --table, no --kernel and no --kernels")
 		}
 		listScenarios(stdout)
 		return 0
+	}
+	if v.kernels {
+		if name != "" || v.table || isSet(fs, "kernel") {
+			return usageError(fs, "--kernels takes no scenario, no --table and no --kernel")
+		}
+		fmt.Fprint(stdout, kernel.Markdown())
+		return 0
+	}
+	var prof *kernel.Profile
+	if isSet(fs, "kernel") {
+		if v.table {
+			return usageError(fs, "--kernel does not combine with --table")
+		}
+		if isSet(fs, "variant") && v.variant == stress.Buggy {
+			return usageError(fs, "--kernel runs the fixed form as that release; --variant buggy is the short form of the last release with the bug: use one")
+		}
+		p, err := kernel.Lookup(v.kernel)
+		if err != nil {
+			return usageError(fs, "--kernel %q: not a release (have %s)", v.kernel, strings.Join(kernel.Names(), ", "))
+		}
+		prof = &p
+		v.variant = stress.Fixed
 	}
 	if rc := mustBePositive(fs, "duration", v.duration); rc >= 0 {
 		return rc
@@ -149,8 +185,9 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		Seed:       v.seed,
 		Goroutines: v.goroutines,
 		Inject:     v.inject,
-		Progress:   progressLine(stderr, name+" "+v.variant),
+		Progress:   progressLine(stderr, name+" "+v.variant+asKernel(prof)),
 		Context:    ctx,
+		Kernel:     prof,
 	})
 	clearLine(stderr)
 	if err != nil {
@@ -203,32 +240,54 @@ func clearLine(w io.Writer) {
 	}
 }
 
+// asKernel is " as RELEASE" for a run with a kernel profile, else "".
+func asKernel(p *kernel.Profile) string {
+	if p == nil {
+		return ""
+	}
+	return " as " + p.Name
+}
+
+// runName names a run in a verdict: scenario, variant and the release.
+func runName(res stress.Result) string {
+	if res.Kernel != "" {
+		return res.Scenario + " " + res.Variant + " as " + res.Kernel
+	}
+	return res.Scenario + " " + res.Variant
+}
+
 func listScenarios(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tfixed by\twhat the buggy variant does")
+	fmt.Fprintln(tw, "scenario\tfixed by\treleases\twhat the buggy variant does")
 	for _, s := range stress.Scenarios() {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Commit, s.Summary)
+		rel := "-"
+		if s.LastBuggy != "" {
+			rel = s.LastBuggy + " -> " + s.FirstFixed
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Commit, rel, s.Summary)
 	}
-	fmt.Fprintln(tw, "\nworkload\t\twhat it runs (fixed only; xabench stress runs them too)")
+	fmt.Fprintln(tw, "\nworkload\t\t\twhat it runs (fixed only; xabench stress runs them too)")
 	for _, s := range stress.Workloads() {
-		fmt.Fprintf(tw, "%s\t\t%s\n", s.Name, s.Summary)
+		fmt.Fprintf(tw, "%s\t\t\t%s\n", s.Name, s.Summary)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "\nreleases: the last kernel release with the bug -> the first with the fix; run any scenario\n"+
+		"as a release with --kernel (%s); --kernels prints what each has\n", strings.Join(kernel.Names(), ", "))
 }
 
 func printVerdict(w io.Writer, res stress.Result) {
 	if res.Interrupted {
-		fmt.Fprintf(w, "interrupted: %s %s stopped after %v, %d ops, seed %d: no violation so far\n",
-			res.Scenario, res.Variant, res.Elapsed.Round(time.Millisecond), res.Ops, res.Seed)
+		fmt.Fprintf(w, "interrupted: %s stopped after %v, %d ops, seed %d: no violation so far\n",
+			runName(res), res.Elapsed.Round(time.Millisecond), res.Ops, res.Seed)
 		return
 	}
 	if res.Clean() {
-		fmt.Fprintf(w, "clean: %s %s ran %v, %d ops, seed %d: no violation\n",
-			res.Scenario, res.Variant, res.Elapsed.Round(time.Millisecond), res.Ops, res.Seed)
+		fmt.Fprintf(w, "clean: %s ran %v, %d ops, seed %d: no violation\n",
+			runName(res), res.Elapsed.Round(time.Millisecond), res.Ops, res.Seed)
 		return
 	}
-	fmt.Fprintf(w, "VIOLATION in %s %s after %v (%d ops):\n\n%v\n",
-		res.Scenario, res.Variant, res.First.After.Round(time.Microsecond), res.Ops, res.First)
+	fmt.Fprintf(w, "VIOLATION in %s after %v (%d ops):\n\n%v\n",
+		runName(res), res.First.After.Round(time.Microsecond), res.Ops, res.First)
 }
 
 // roundDetection formats a time to detection: to the millisecond, or to
