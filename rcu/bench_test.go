@@ -19,22 +19,42 @@ import (
 // xsync.RBMutex and one atomic add, on one goroutine and under
 // RunParallel. `xabench bench --suite rcu` runs the same comparison.
 
+// sides returns the read sides to measure, the membarrier one first where
+// this system has it.
+func sides() []string {
+	var names []string
+	for _, n := range []string{rcu.ReadSideMembarrier, rcu.ReadSideLocked} {
+		if rcu.ReadSides()[n] != nil {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
 func BenchmarkReadLock(b *testing.B) {
-	d := rcu.NewDomain()
-	for range b.N {
-		t := d.ReadLock()
-		d.ReadUnlock(t)
+	for _, side := range sides() {
+		b.Run("side="+side, func(b *testing.B) {
+			d := rcu.ReadSides()[side]()
+			for range b.N {
+				t := d.ReadLock()
+				d.ReadUnlock(t)
+			}
+		})
 	}
 }
 
 func BenchmarkReadLockParallel(b *testing.B) {
-	d := rcu.NewDomain()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			t := d.ReadLock()
-			d.ReadUnlock(t)
-		}
-	})
+	for _, side := range sides() {
+		b.Run("side="+side, func(b *testing.B) {
+			d := rcu.ReadSides()[side]()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					t := d.ReadLock()
+					d.ReadUnlock(t)
+				}
+			})
+		})
+	}
 }
 
 func BenchmarkRWMutexRLock(b *testing.B) {
@@ -92,23 +112,25 @@ func BenchmarkAtomicAddParallel(b *testing.B) {
 // BenchmarkSynchronize reports the latency of Synchronize with 0, 1 and 2
 // busy readers (bench.BusyReaders) as p50-ns and p99-ns.
 func BenchmarkSynchronize(b *testing.B) {
-	for _, readers := range bench.SyncReaders {
-		b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) {
-			d := rcu.NewDomain()
-			stop := bench.BusyReaders(d, readers, bench.ReaderYield)
-			laps := make([]time.Duration, b.N)
-			b.ResetTimer()
-			for i := range b.N {
-				t0 := hrtime.Now()
-				d.Synchronize()
-				laps[i] = hrtime.Since(t0)
-			}
-			b.StopTimer()
-			stop()
-			l := bench.Percentiles(laps)
-			b.ReportMetric(float64(l.P50), "p50-ns")
-			b.ReportMetric(float64(l.P99), "p99-ns")
-		})
+	for _, side := range sides() {
+		for _, readers := range bench.SyncReaders {
+			b.Run(fmt.Sprintf("side=%s/readers=%d", side, readers), func(b *testing.B) {
+				d := rcu.ReadSides()[side]()
+				stop := bench.BusyReaders(d, readers, bench.ReaderYield)
+				laps := make([]time.Duration, b.N)
+				b.ResetTimer()
+				for i := range b.N {
+					t0 := hrtime.Now()
+					d.Synchronize()
+					laps[i] = hrtime.Since(t0)
+				}
+				b.StopTimer()
+				stop()
+				l := bench.Percentiles(laps)
+				b.ReportMetric(float64(l.P50), "p50-ns")
+				b.ReportMetric(float64(l.P99), "p99-ns")
+			})
+		}
 	}
 }
 
@@ -135,38 +157,40 @@ func BenchmarkCall(b *testing.B) {
 // RunParallel, alone and while another goroutine loops on Synchronize;
 // compare the two ns/op.
 func BenchmarkReadersWithSynchronize(b *testing.B) {
-	for _, withSync := range []bool{false, true} {
-		name := "alone"
-		if withSync {
-			name = "sync"
-		}
-		b.Run(name, func(b *testing.B) {
-			d := rcu.NewDomain()
-			var stop atomic.Bool
-			var wg sync.WaitGroup
+	for _, side := range sides() {
+		for _, withSync := range []bool{false, true} {
+			name := "alone"
 			if withSync {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for !stop.Load() {
-						d.Synchronize()
-					}
-				}()
+				name = "sync"
 			}
-			var sink atomic.Uint64
-			start := time.Now()
-			b.RunParallel(func(pb *testing.PB) {
-				var sum uint64
-				for pb.Next() {
-					sum += bench.ReadSection(d)
+			b.Run("side="+side+"/"+name, func(b *testing.B) {
+				d := rcu.ReadSides()[side]()
+				var stop atomic.Bool
+				var wg sync.WaitGroup
+				if withSync {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for !stop.Load() {
+							d.Synchronize()
+						}
+					}()
 				}
-				sink.Add(sum)
+				var sink atomic.Uint64
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					var sum uint64
+					for pb.Next() {
+						sum += bench.ReadSection(d)
+					}
+					sink.Add(sum)
+				})
+				elapsed := time.Since(start)
+				stop.Store(true)
+				wg.Wait()
+				bench.Sink.Add(sink.Load())
+				b.ReportMetric(float64(d.GracePeriods())/elapsed.Seconds(), "gp/s")
 			})
-			elapsed := time.Since(start)
-			stop.Store(true)
-			wg.Wait()
-			bench.Sink.Add(sink.Load())
-			b.ReportMetric(float64(d.GracePeriods())/elapsed.Seconds(), "gp/s")
-		})
+		}
 	}
 }

@@ -31,10 +31,15 @@ type stripe struct {
 // A Domain must be created with NewDomain and must not be copied.
 type Domain struct {
 	// Read by every ReadLock; written only by a grace period's flip.
-	phase   atomic.Uint32
+	phase atomic.Uint32
+	// memb selects the membarrier read side (cpus, spill) over the
+	// locked one (stripes); fixed by newDomain.
+	memb    bool
 	mask    uint32
 	stripes []stripe
-	_       [cpu.CacheLineSize - 8 - 24]byte
+	cpus    []cpuCounts
+	_       cpu.CacheLinePad
+	spill   spillCounts // fills its own cache lines
 
 	// Grace periods. gpMu serialises them; gpSeq counts their starts and
 	// ends (odd while one is in progress), as the kernel's rcu_seq does.
@@ -57,10 +62,31 @@ type Domain struct {
 	cbBatches atomic.Uint64 // batches run, for tests and statistics
 }
 
-// NewDomain returns a new, independent Domain. Its read side has one stripe
-// per P (rounded up to a power of two, at least 4), as runtime.GOMAXPROCS
-// reports at the time of the call.
+// NewDomain returns a new, independent Domain. Its read side keeps counts
+// for as many Ps as runtime.GOMAXPROCS reports at the time of the call,
+// rounded up to a power of two, at least 4 (Ps beyond them share one
+// more set of counts). It is the membarrier read side where the system
+// allows it and the locked one elsewhere; ReadSide says which.
 func NewDomain() *Domain { return newDomain(domainConfig{}) }
+
+// The read sides a Domain can have, as ReadSide names them.
+const (
+	// ReadSideMembarrier counts sections per P with plain stores and
+	// makes grace periods pay for the ordering with membarrier(2).
+	ReadSideMembarrier = "membarrier"
+	// ReadSideLocked counts sections with a locked atomic add on a
+	// per-P stripe: the read side where membarrier(2) is refused or
+	// missing, and under the race detector.
+	ReadSideLocked = "locked"
+)
+
+// ReadSide names d's read side: ReadSideMembarrier or ReadSideLocked.
+func (d *Domain) ReadSide() string {
+	if d.memb {
+		return ReadSideMembarrier
+	}
+	return ReadSideLocked
+}
 
 // domainConfig is how newDomain builds a Domain; NewDomain's is the zero
 // value. What it says is fixed for the Domain's life.
@@ -70,6 +96,9 @@ type domainConfig struct {
 	// builds (NewBrokenDomain in export_test.go) to prove that it catches
 	// a premature free.
 	noWait bool
+	// locked makes the Domain use the locked read side even where the
+	// membarrier one is available (tests and benchmarks compare them).
+	locked bool
 }
 
 func newDomain(cfg domainConfig) *Domain {
@@ -78,9 +107,14 @@ func newDomain(cfg domainConfig) *Domain {
 		n <<= 1
 	}
 	d := &Domain{
-		mask:    uint32(n - 1),
-		stripes: make([]stripe, n),
-		noWait:  cfg.noWait,
+		mask:   uint32(n - 1),
+		noWait: cfg.noWait,
+	}
+	if !cfg.locked && membarrierReady() {
+		d.memb = true
+		d.cpus = make([]cpuCounts, n)
+	} else {
+		d.stripes = make([]stripe, n)
 	}
 	d.lastGPEnd.Store(int64(-gpMinInterval))
 	d.stall.Store(int64(DefaultStallTimeout))
@@ -218,8 +252,16 @@ var epoch = time.Now()
 // monotime returns the time since epoch on the monotonic clock.
 func monotime() time.Duration { return time.Since(epoch) }
 
-// drain waits until counter idx of every stripe has been seen at zero.
+// drain waits until no section counted on phase idx is in progress: on
+// the locked read side, until counter idx of every stripe has been seen
+// at zero; on the membarrier one, until membIdle says so.
 func (d *Domain) drain(idx uint32, w *waiter) {
+	if d.memb {
+		for !d.membIdle(idx) {
+			w.wait()
+		}
+		return
+	}
 	for i := range d.stripes {
 		c := &d.stripes[i].c[idx]
 		for c.Load() != 0 {

@@ -68,6 +68,33 @@ func mustPanic(t *testing.T, want string, f func()) {
 	f()
 }
 
+// forEachSide runs f as a subtest for every read side this build and
+// system have (the race build and systems without membarrier(2) have only
+// the locked one).
+func forEachSide(t *testing.T, f func(t *testing.T, newDomain func() *rcu.Domain)) {
+	for _, side := range []string{rcu.ReadSideMembarrier, rcu.ReadSideLocked} {
+		newDomain := rcu.ReadSides()[side]
+		if newDomain == nil {
+			continue
+		}
+		t.Run("side="+side, func(t *testing.T) { f(t, newDomain) })
+	}
+}
+
+// NewDomain picks the membarrier read side wherever it can run.
+func TestNewDomainReadSide(t *testing.T) {
+	want := rcu.ReadSideLocked
+	if rcu.ReadSides()[rcu.ReadSideMembarrier] != nil {
+		want = rcu.ReadSideMembarrier
+	}
+	if got := rcu.NewDomain().ReadSide(); got != want {
+		t.Fatalf("NewDomain's read side is %q; want %q", got, want)
+	}
+	if got := rcu.NewLockedDomain().ReadSide(); got != rcu.ReadSideLocked {
+		t.Fatalf("NewLockedDomain's read side is %q", got)
+	}
+}
+
 func TestStripes(t *testing.T) {
 	d := rcu.NewDomain()
 	n := d.Stripes()
@@ -78,38 +105,44 @@ func TestStripes(t *testing.T) {
 }
 
 func TestSynchronizeNoReaders(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	for i := 1; i <= 3; i++ {
-		d.Synchronize()
-		if got := d.GracePeriods(); got != uint64(i) {
-			t.Fatalf("after %d Synchronize calls: %d grace periods", i, got)
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		for i := 1; i <= 3; i++ {
+			d.Synchronize()
+			if got := d.GracePeriods(); got != uint64(i) {
+				t.Fatalf("after %d Synchronize calls: %d grace periods", i, got)
+			}
 		}
-	}
+	})
 }
 
 func TestSynchronizeWaitsForReader(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	tok := d.ReadLock()
-	done := goSync(d)
-	mustBlock(t, done, "Synchronize")
-	d.ReadUnlock(tok)
-	mustFinish(t, done, "Synchronize")
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		tok := d.ReadLock()
+		done := goSync(d)
+		mustBlock(t, done, "Synchronize")
+		d.ReadUnlock(tok)
+		mustFinish(t, done, "Synchronize")
+	})
 }
 
 // A reader that took its section on another goroutine, which then exits,
 // and is ended from yet another goroutine, is still waited for.
 func TestSynchronizeWaitsForMigratedReader(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	tokc := make(chan rcu.Token)
-	go func() { tokc <- d.ReadLock() }()
-	tok := <-tokc
-	done := goSync(d)
-	mustBlock(t, done, "Synchronize")
-	go d.ReadUnlock(tok)
-	mustFinish(t, done, "Synchronize")
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		tokc := make(chan rcu.Token)
+		go func() { tokc <- d.ReadLock() }()
+		tok := <-tokc
+		done := goSync(d)
+		mustBlock(t, done, "Synchronize")
+		go d.ReadUnlock(tok)
+		mustFinish(t, done, "Synchronize")
+	})
 }
 
 // A reader that read the phase before a flip and incremented the old
@@ -118,129 +151,165 @@ func TestSynchronizeWaitsForMigratedReader(t *testing.T) {
 // though its count sits on the counter that grace period is not draining
 // readers from.
 func TestSynchronizeWaitsForStraggler(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	d.Synchronize()
-	tok := d.ReadLockStale()
-	done := goSync(d)
-	mustBlock(t, done, "Synchronize")
-	d.ReadUnlock(tok)
-	mustFinish(t, done, "Synchronize")
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		d.Synchronize()
+		tok := d.ReadLockStale()
+		done := goSync(d)
+		mustBlock(t, done, "Synchronize")
+		d.ReadUnlock(tok)
+		mustFinish(t, done, "Synchronize")
+	})
 }
 
 func TestNesting(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	outer := d.ReadLock()
-	inner := d.ReadLock()
-	done := goSync(d)
-	mustBlock(t, done, "Synchronize")
-	d.ReadUnlock(inner)
-	mustBlock(t, done, "Synchronize (inner section ended, outer held)")
-	d.ReadUnlock(outer)
-	mustFinish(t, done, "Synchronize")
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		outer := d.ReadLock()
+		inner := d.ReadLock()
+		done := goSync(d)
+		mustBlock(t, done, "Synchronize")
+		d.ReadUnlock(inner)
+		mustBlock(t, done, "Synchronize (inner section ended, outer held)")
+		d.ReadUnlock(outer)
+		mustFinish(t, done, "Synchronize")
+	})
 }
 
 // Sections that begin after a grace period started do not hold it up: a
 // reader that always has a section open, handing over from one to the next,
 // must not starve Synchronize.
 func TestSynchronizeNotStarvedByOverlappingSections(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			old := d.ReadLock()
-			for i := 0; !stop.Load(); i++ {
-				next := d.ReadLock()
-				d.ReadUnlock(old)
-				old = next
-				if i%64 == 0 {
-					runtime.Gosched()
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		var stop atomic.Bool
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				old := d.ReadLock()
+				for i := 0; !stop.Load(); i++ {
+					next := d.ReadLock()
+					d.ReadUnlock(old)
+					old = next
+					if i%64 == 0 {
+						runtime.Gosched()
+					}
 				}
-			}
-			d.ReadUnlock(old)
-		}()
-	}
-	defer wg.Wait()
-	defer stop.Store(true)
-	for range 20 {
-		mustFinish(t, goSync(d), "Synchronize with continuously overlapping sections")
-	}
+				d.ReadUnlock(old)
+			}()
+		}
+		defer wg.Wait()
+		defer stop.Store(true)
+		for range 20 {
+			mustFinish(t, goSync(d), "Synchronize with continuously overlapping sections")
+		}
+	})
 }
 
 // Concurrent callers share grace periods.
 func TestSynchronizeSharesGracePeriods(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	tok := d.ReadLock()
-	const callers = 8
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d.Synchronize()
-		}()
-	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	mustBlock(t, done, "Synchronize")
-	d.ReadUnlock(tok)
-	mustFinish(t, done, "Synchronize")
-	// The first caller's grace period waited for tok; the others either
-	// arrived before it started and share it, or share the next one.
-	if got := d.GracePeriods(); got > 2 {
-		t.Fatalf("%d concurrent Synchronize calls ran %d grace periods; want at most 2", callers, got)
-	}
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		tok := d.ReadLock()
+		const callers = 8
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d.Synchronize()
+			}()
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		mustBlock(t, done, "Synchronize")
+		d.ReadUnlock(tok)
+		mustFinish(t, done, "Synchronize")
+		// The first caller's grace period waited for tok; the others either
+		// arrived before it started and share it, or share the next one.
+		if got := d.GracePeriods(); got > 2 {
+			t.Fatalf("%d concurrent Synchronize calls ran %d grace periods; want at most 2", callers, got)
+		}
+	})
 }
 
 func TestReadUnlockZeroToken(t *testing.T) {
-	d := rcu.NewDomain()
-	mustPanic(t, "ReadUnlock without a matching ReadLock", func() { d.ReadUnlock(rcu.Token{}) })
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		d := newDomain()
+		mustPanic(t, "ReadUnlock without a matching ReadLock", func() { d.ReadUnlock(rcu.Token{}) })
+	})
 }
 
 func TestReadUnlockTwice(t *testing.T) {
 	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	tok := d.ReadLock()
-	d.ReadUnlock(tok)
-	mustPanic(t, "ReadUnlock called more times than ReadLock", func() { d.ReadUnlock(tok) })
-	// The failed unlock left the counters balanced: grace periods still
-	// complete.
-	mustFinish(t, goSync(d), "Synchronize after a caught misuse")
+	t.Run("side=locked", func(t *testing.T) {
+		// The locked read side catches the second ReadUnlock itself.
+		d := rcu.NewLockedDomain()
+		tok := d.ReadLock()
+		d.ReadUnlock(tok)
+		mustPanic(t, "ReadUnlock called more times than ReadLock", func() { d.ReadUnlock(tok) })
+		// The failed unlock left the counters balanced: grace periods
+		// still complete.
+		mustFinish(t, goSync(d), "Synchronize after a caught misuse")
+	})
+	t.Run("side=membarrier", func(t *testing.T) {
+		newDomain := rcu.ReadSides()[rcu.ReadSideMembarrier]
+		if newDomain == nil {
+			t.Skip("membarrier(2) is not available here")
+		}
+		// The membarrier read side cannot tell at the unlock; the next
+		// grace period finds more unlocks than locks.
+		d := newDomain()
+		tok := d.ReadLock()
+		d.ReadUnlock(tok)
+		d.ReadUnlock(tok)
+		mustPanic(t, "ReadUnlock called more times than ReadLock", d.Synchronize)
+		// It rebalanced the counts: the next grace period completes,
+		// and still waits for a reader.
+		mustFinish(t, goSync(d), "Synchronize after a caught misuse")
+		tok = d.ReadLock()
+		done := goSync(d)
+		mustBlock(t, done, "Synchronize")
+		d.ReadUnlock(tok)
+		mustFinish(t, done, "Synchronize")
+	})
 }
 
 func TestStallPanics(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	d.SetStallTimeout(20 * time.Millisecond)
-	tok := d.ReadLock()
-	msg := make(chan any, 1)
-	go func() {
-		defer func() { msg <- recover() }()
-		d.Synchronize() // as if called inside the section
-	}()
-	var r any
-	select {
-	case r = <-msg:
-	case <-time.After(doneWithin):
-		t.Fatal("Synchronize blocked on a held section did not panic after the stall timeout")
-	}
-	s, _ := r.(string)
-	if !strings.Contains(s, "inside a read-side section") {
-		t.Fatalf("stall panic %q does not name the likely misuse", r)
-	}
-	d.ReadUnlock(tok)
-	// The domain survives the abandoned grace period.
-	gp := d.GracePeriods()
-	mustFinish(t, goSync(d), "Synchronize after a stall")
-	if d.GracePeriods() != gp+1 {
-		t.Fatalf("grace periods went from %d to %d; want one more", gp, d.GracePeriods())
-	}
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		d.SetStallTimeout(20 * time.Millisecond)
+		tok := d.ReadLock()
+		msg := make(chan any, 1)
+		go func() {
+			defer func() { msg <- recover() }()
+			d.Synchronize() // as if called inside the section
+		}()
+		var r any
+		select {
+		case r = <-msg:
+		case <-time.After(doneWithin):
+			t.Fatal("Synchronize blocked on a held section did not panic after the stall timeout")
+		}
+		s, _ := r.(string)
+		if !strings.Contains(s, "inside a read-side section") {
+			t.Fatalf("stall panic %q does not name the likely misuse", r)
+		}
+		d.ReadUnlock(tok)
+		// The domain survives the abandoned grace period.
+		gp := d.GracePeriods()
+		mustFinish(t, goSync(d), "Synchronize after a stall")
+		if d.GracePeriods() != gp+1 {
+			t.Fatalf("grace periods went from %d to %d; want one more", gp, d.GracePeriods())
+		}
+	})
 }
 
 // Barrier or Close from a callback would wait for itself: it must panic
@@ -310,15 +379,17 @@ func TestCallAfterClose(t *testing.T) {
 }
 
 func TestCallWaitsForReader(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	d := rcu.NewDomain()
-	tok := d.ReadLock()
-	done := make(chan struct{})
-	d.Call(func() { close(done) })
-	mustBlock(t, done, "a callback")
-	d.ReadUnlock(tok)
-	mustFinish(t, done, "a callback")
-	d.Close()
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		d := newDomain()
+		tok := d.ReadLock()
+		done := make(chan struct{})
+		d.Call(func() { close(done) })
+		mustBlock(t, done, "a callback")
+		d.ReadUnlock(tok)
+		mustFinish(t, done, "a callback")
+		d.Close()
+	})
 }
 
 func TestBarrier(t *testing.T) {
@@ -450,32 +521,34 @@ func TestDefault(t *testing.T) {
 // Raising GOMAXPROCS after NewDomain makes Ps share stripes; sections still
 // count.
 func TestMoreProcsThanStripes(t *testing.T) {
-	watchdog.Start(t, watchdog.Default)
-	old := runtime.GOMAXPROCS(1)
-	d := rcu.NewDomain()
-	runtime.GOMAXPROCS(4 * d.Stripes())
-	defer runtime.GOMAXPROCS(old)
-	var stop atomic.Bool
-	var wg sync.WaitGroup
-	for range 2 * d.Stripes() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				tok := d.ReadLock()
-				runtime.Gosched()
-				d.ReadUnlock(tok)
-			}
-		}()
-	}
-	for range 50 {
-		d.Synchronize()
-	}
-	stop.Store(true)
-	wg.Wait()
-	tok := d.ReadLock()
-	done := goSync(d)
-	mustBlock(t, done, "Synchronize")
-	d.ReadUnlock(tok)
-	mustFinish(t, done, "Synchronize")
+	forEachSide(t, func(t *testing.T, newDomain func() *rcu.Domain) {
+		watchdog.Start(t, watchdog.Default)
+		old := runtime.GOMAXPROCS(1)
+		d := newDomain()
+		runtime.GOMAXPROCS(4 * d.Stripes())
+		defer runtime.GOMAXPROCS(old)
+		var stop atomic.Bool
+		var wg sync.WaitGroup
+		for range 2 * d.Stripes() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for !stop.Load() {
+					tok := d.ReadLock()
+					runtime.Gosched()
+					d.ReadUnlock(tok)
+				}
+			}()
+		}
+		for range 50 {
+			d.Synchronize()
+		}
+		stop.Store(true)
+		wg.Wait()
+		tok := d.ReadLock()
+		done := goSync(d)
+		mustBlock(t, done, "Synchronize")
+		d.ReadUnlock(tok)
+		mustFinish(t, done, "Synchronize")
+	})
 }

@@ -253,8 +253,12 @@ func (tt *torture) badAges() (n int64) {
 }
 
 func TestTorture(t *testing.T) {
+	forEachSide(t, testTorture)
+}
+
+func testTorture(t *testing.T, newDomain func() *rcu.Domain) {
 	watchdog.Start(t, *tortureFor+watchdog.Default)
-	tt := newTorture(rcu.NewDomain())
+	tt := newTorture(newDomain())
 	summary := tt.run(*tortureFor, false)
 	t.Log(summary)
 	if bad, poisoned := tt.badAges(), tt.poisoned.Load(); bad > 0 || poisoned > 0 {

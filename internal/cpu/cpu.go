@@ -26,6 +26,17 @@ func ID() int {
 	return id
 }
 
+// Pin disables preemption of the calling goroutine and returns the id of
+// its P, in [0, GOMAXPROCS), as the kernel's get_cpu does. Until Unpin,
+// no other goroutine runs on that P, so a word that only goroutines
+// pinned to the P write may be updated there with plain loads and stores.
+// Keep the pinned stretch to a few instructions: no calls that block,
+// allocate or take locks.
+func Pin() int { return runtime_procPin() }
+
+// Unpin ends what Pin began (put_cpu).
+func Unpin() { runtime_procUnpin() }
+
 // CacheLineSize is the padding unit: 128 bytes covers the 64-byte lines of
 // x86 together with its adjacent-line prefetcher, and the 128-byte lines
 // of some arm64 parts.
