@@ -164,12 +164,14 @@ var behaviours = []Behaviour{
 	{
 		Name: "update_node counting", KernelFunction: "xas_store / update_node",
 		Commit: "-", Modelled: false,
-		Note: "same formula in every release; its exactness for stores into multi-index entries is not modelled",
+		Note: "same per-slot formula in every release, and every profile runs it, nr_values drift included; " +
+			"xarray.VariantExactNrValues is a correction that no profile sets",
 	},
 	{
-		Name: "preallocation chain", KernelFunction: "xas_split_alloc / xas_alloc / xas_destroy",
-		Commit: "3fec86f8aa8c", FixedIn: "v6.15", Modelled: false,
-		Note: "same discipline; v6.15 adds xas_try_split's one-node use; the model keeps the chain xas_alloc drops",
+		Name: "preallocation chain", KernelFunction: "xas_split_alloc / xas_alloc / xas_nomem / xas_destroy",
+		Commit: "-", Modelled: false,
+		Note: "same discipline in every release, and every profile runs it: xas_alloc drops the rest of the chain " +
+			"(counted by XArray.PreallocLeaked); v6.15's xas_try_split (3fec86f8aa8c) uses at most one node",
 	},
 	{
 		Name: "split marks via xas_try_split", KernelFunction: "xas_try_split",

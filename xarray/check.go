@@ -3,6 +3,7 @@
 package xarray
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -73,9 +74,8 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 			}
 		}
 	}
-	if count != int(n.count()) || values != int(n.nrValues()) {
-		return fmt.Errorf("xarray check: count %d values %d, but the slots hold %d entries and %d values: %s",
-			n.count(), n.nrValues(), count, values, where())
+	if err := xa.checkCounts(n, count, values); err != nil {
+		return fmt.Errorf("%w: %s", err, where())
 	}
 	// The pre-v6.9 xas_split marked every slot of a child, siblings
 	// included (VariantSplitMarksAllSlots): that is what the old kernel
@@ -100,6 +100,47 @@ func (xa *XArray) checkNode(h uint32, base uint64) error {
 	}
 	return nil
 }
+
+// checkCounts checks a node's count and nr_values against the count of
+// non-Null slots and of value slots (siblings of values included) that
+// checkNode found in it.
+//
+// count must match exactly: xas_store's count formula is exact for any
+// store. nr_values must match exactly under VariantExactNrValues, where
+// the node's drift must be zero. Without it, nr_values is what the
+// kernel's formula leaves, and that can be off by the node's drift: the
+// values that stores left uncounted when their State was smaller than
+// the multi-index entry they landed in (State.uncounted) records them,
+// at the one place that formula misses slots. The drift outlives the
+// siblings that caused it: later stores count exactly the slots they
+// write, so nr_values stays off by the same amount, in a node that may
+// hold no multi-index entry any more, until the node is freed. Check
+// therefore cannot bound it by the node's siblings, and takes the
+// recorded amount instead: any other disagreement is a counting bug.
+// The comparison is modulo 256, as the kernel's unsigned char wraps; a
+// count that agrees but is above 64 gives errValuesOutOfRange. (count
+// itself cannot be: checkNode found at most 64 slots.)
+func (xa *XArray) checkCounts(n *node, count, values int) error {
+	drift := int(n.drift.Load())
+	if drift != 0 && xa.variant&VariantExactNrValues != 0 {
+		return fmt.Errorf("xarray check: nr_values drift %d recorded under VariantExactNrValues", drift)
+	}
+	if count != int(n.count()) || uint8(values+drift) != n.nrValues() {
+		return fmt.Errorf("xarray check: count %d values %d, but the slots hold %d entries and %d values (drift %d)",
+			n.count(), n.nrValues(), count, values, drift)
+	}
+	if n.nrValues() > chunkSize {
+		return fmt.Errorf("%w: values %d (%d values in the slots, drift %d)", errValuesOutOfRange, n.nrValues(), values, drift)
+	}
+	return nil
+}
+
+// errValuesOutOfRange is the error Check wraps when a node's nr_values
+// agrees with its slots and drift but is above 64: the kernel's count
+// went below zero, or above 64, and update_node's XA_NODE_BUG_ON fires
+// (the model's bug does, in updateCounts). Only a drift takes an honest
+// count there.
+var errValuesOutOfRange = errors.New("xarray check: nr_values out of range")
 
 // dumpEntry writes e, which covers the indices from index on and shift
 // bits below, and what it holds, for Dump (debug.go).

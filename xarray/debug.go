@@ -44,13 +44,16 @@ func (xa *XArray) Nodes() int {
 // checks of the kernel's test harness, made explicit). Call it with the
 // lock held or with no writer running. It checks, for every node: that it
 // belongs to this array and is not freed; its parent, offset and shift
-// agree with where it hangs; count and nr_values match the slots; siblings
-// name a lower slot of the same node whose entry is neither a sibling,
-// Null nor a node above the leaves; no live slot holds RetryEntry; each
-// mark bit of a slot that holds a node is set exactly when the node has
-// that mark somewhere, and Null and sibling slots carry no marks (except
-// the free mark of arrays that track free indices); the root marks agree
-// with the top node. It returns the first problem found, or nil.
+// agree with where it hangs; count matches the slots, and nr_values
+// matches them too or differs by exactly the drift that the kernel's
+// xas_store formula left (see VariantExactNrValues and checkCounts), and
+// is at most 64; siblings name a lower slot of the same node whose entry
+// is neither a sibling, Null nor a node above the leaves; no live slot
+// holds RetryEntry; each mark bit of a slot that holds a node is set
+// exactly when the node has that mark somewhere, and Null and sibling
+// slots carry no marks (except the free mark of arrays that track free
+// indices); the root marks agree with the top node. It returns the first
+// problem found, or nil.
 func (xa *XArray) Check() error {
 	head := xa.headEntry()
 	if !head.IsNode() {
@@ -197,6 +200,17 @@ func (n Node) String() string {
 		n.h, nd.shift(), nd.offset(), nd.parentNode(), nd.count(), nd.nrValues(),
 		nd.marks[0].Load(), nd.marks[1].Load(), nd.marks[2].Load())
 }
+
+// PreallocLeaked is a debugging and accounting aid: it returns the number
+// of preallocated nodes that States of xa dropped where the kernel
+// leaks them. xas_alloc takes the first node of a State's chain and
+// forgets the rest, so a chain of two or more (SplitAlloc's, when no
+// Split uses it) loses its other nodes to the first Store that needs a
+// node; xas_nomem replaces what the State held with the one node it
+// allocates. The model puts those nodes back in the node cache, so that
+// NodeCacheStats stays exact, and counts them here. Zero means no
+// operation on xa took such a path. It is safe to call at any time.
+func (xa *XArray) PreallocLeaked() int64 { return xa.leaked.Load() }
 
 // CacheStats is a debugging and accounting aid: it counts the nodes of
 // the node cache, shared by every XArray.

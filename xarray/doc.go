@@ -39,8 +39,10 @@
 //
 // Options chosen when an array is built: [WithRCU] gives it its own
 // rcu.Domain instead of rcu.Default; [WithVariant] selects kernel
-// behaviour that changed between versions, and protocol breaks that the
-// stress harness reproduces (the zero [Variant] is the current kernel);
+// behaviour that changed between versions, protocol breaks that the
+// stress harness reproduces, and a correction of the kernel's nr_values
+// count (the zero [Variant] is the current kernel, its bookkeeping
+// quirks included);
 // [WithFaults] makes node allocation fail on request, so every
 // ErrNoMemory path can be tested.
 //
@@ -107,7 +109,8 @@
 // offset, slots and marks; [State.Node] and [State.Cursor], the cursor's
 // RESTART, BOUNDS and error states; [XArray.Check], a structural
 // validator; [XArray.Dump], as xa_dump; [XArray.Nodes]; [NodeCacheStats],
-// the node cache's counters, so that leaks show; and [XArray.BreakLock],
+// the node cache's counters, so that leaks show; [XArray.PreallocLeaked],
+// the preallocated nodes the kernel would have leaked; and [XArray.BreakLock],
 // for a harness whose worker died holding the lock. None of them is
 // needed to use an array.
 package xarray

@@ -38,8 +38,20 @@ func TestMain(m *testing.M) {
 
 // finish destroys xa, waits for every node to come back through RCU and
 // fails the test if any node is still in use: no test may leak a node.
+// Nor may it take a path on which the kernel leaks preallocated nodes
+// (XArray.PreallocLeaked), unless it says so with finishLeaked.
 func finish(t testing.TB, xa *XArray) {
 	t.Helper()
+	finishLeaked(t, xa, 0)
+}
+
+// finishLeaked is finish for a test that expects its States to have
+// dropped leaked preallocated nodes, as the kernel's would.
+func finishLeaked(t testing.TB, xa *XArray, leaked int64) {
+	t.Helper()
+	if got := xa.PreallocLeaked(); got != leaked {
+		t.Errorf("%d preallocated nodes dropped where the kernel leaks them, want %d", got, leaked)
+	}
 	if err := xa.Check(); err != nil {
 		t.Errorf("before Destroy: %v", err)
 	}

@@ -20,6 +20,9 @@ import (
 // while the node is unreachable and stay fixed while it is reachable;
 // count and nr_values are the writer's own but share the header word.
 // The header packs shift, offset, count and nr_values, one byte each.
+// drift is the model's own, read by no walk: how far nr_values is from
+// what the slots hold because xas_store's formula left it so (see
+// State.uncounted); Check allows exactly that much.
 //
 // A node that leaves the tree returns to the cache only after an RCU
 // grace period, zeroed as radix_tree_node_rcu_free does, so no reader
@@ -32,7 +35,7 @@ type node struct {
 	hdr    atomic.Uint32 // shift | offset<<8 | count<<16 | nrValues<<24
 	array  atomic.Uint32 // id of the owning XArray; arrayRCUFree once freed
 	parent atomic.Uint32
-	_      uint32
+	drift  atomic.Int32 // nr_values less the values in the slots
 	slots  [chunkSize]atomic.Uint64
 	marks  [maxMarks]atomic.Uint64
 }
@@ -170,6 +173,9 @@ func (n *node) clear() {
 	clearWord32(&n.hdr)
 	clearWord32(&n.array)
 	clearWord32(&n.parent)
+	if n.drift.Load() != 0 {
+		n.drift.Store(0)
+	}
 	for i := range n.slots {
 		clearWord64(&n.slots[i])
 	}

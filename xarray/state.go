@@ -316,14 +316,7 @@ func (xas *State) Nomem() bool {
 		return false
 	}
 	h, err := xas.xa.allocNode(false)
-	if h == 0 {
-		xas.err = err // a reservation the system refused is worth naming
-		return false
-	}
-	nodeAt(h).parent.Store(0)
-	xas.chainAlloc(h)
-	xas.node = nodeRestart
-	return true
+	return xas.nomemGot(h, err)
 }
 
 // nomemLocked is __xas_nomem: Nomem for callers that hold the lock. It
@@ -336,21 +329,37 @@ func (xas *State) nomemLocked() bool {
 	xas.xa.Unlock()
 	h, err := xas.xa.allocNode(false)
 	xas.xa.Lock()
+	return xas.nomemGot(h, err)
+}
+
+// nomemGot ends xas_nomem and __xas_nomem with the node they allocated
+// (0 if none): it becomes the whole preallocation, replacing whatever
+// the State held, which the kernel loses (see leak).
+func (xas *State) nomemGot(h uint32, err error) bool {
+	xas.leak(xas.alloc)
+	xas.alloc = h
 	if h == 0 {
 		xas.err = err // a reservation the system refused is worth naming
 		return false
 	}
 	nodeAt(h).parent.Store(0)
-	xas.chainAlloc(h)
 	xas.node = nodeRestart
 	return true
 }
 
-// chainAlloc keeps a preallocated node for the next xas_alloc. The
-// kernel keeps one; keeping a chain lets Destroy free any leftovers.
-func (xas *State) chainAlloc(h uint32) {
-	nodeAt(h).parent.Store(xas.alloc)
-	xas.alloc = h
+// leak drops the preallocated nodes chained from h, as the kernel drops
+// them when xas_alloc takes the first node of a chain or xas_nomem
+// overwrites xa_alloc: no pointer to them remains and they are never
+// freed. The model returns them to the node cache at once, so that the
+// cache's accounting stays whole, and counts them in the array's
+// PreallocLeaked, so that a path that leaks in the kernel shows.
+func (xas *State) leak(h uint32) {
+	for h != 0 {
+		next := nodeAt(h).parentNode()
+		cache.release(h)
+		xas.xa.leaked.Add(1)
+		h = next
+	}
 }
 
 // allocNode is xas_alloc: a node for the tree at shift, taken from the
@@ -362,9 +371,10 @@ func (xas *State) allocNode(shift uint) uint32 {
 	}
 	h := xas.alloc
 	if h != 0 {
-		// The kernel drops the whole chain here; keep the rest of it
-		// so that Destroy frees it instead of leaking it.
-		xas.alloc = nodeAt(h).parentNode()
+		// The kernel takes the first node and forgets the rest of
+		// the chain.
+		xas.alloc = 0
+		xas.leak(nodeAt(h).parentNode())
 	} else {
 		var err error
 		if h, err = xas.xa.allocNode(true); h == 0 {
@@ -690,18 +700,18 @@ func (xas *State) freeNodes(top uint32) {
 }
 
 // updateCounts is update_node: account a store's changes to the node.
+// The two counts are bytes, as the kernel's unsigned chars are: one
+// taken below zero wraps, and fails the range check as in the kernel.
 func (xas *State) updateCounts(h uint32, count, values int) {
 	if h == nodeHead || (count == 0 && values == 0) {
 		return
 	}
 	n := nodeAt(h)
-	c := int(n.count()) + count
-	v := int(n.nrValues()) + values
-	if c < 0 || c > chunkSize || v < 0 || v > chunkSize {
-		bug(h, "count %d or values %d out of range after a store", c, v)
+	n.setCount(uint8(int(n.count()) + count))
+	n.setNrValues(uint8(int(n.nrValues()) + values))
+	if n.count() > chunkSize || n.nrValues() > chunkSize {
+		bug(h, "count %d or values %d out of range after a store", n.count(), n.nrValues())
 	}
-	n.setCount(uint8(c))
-	n.setNrValues(uint8(v))
 	xas.updateNode(h)
 	if count < 0 {
 		xas.deleteNode()
@@ -718,8 +728,11 @@ func b2i(b bool) int {
 // Store stores e over the State's range and returns the entry that was
 // there (xas_store). For a multi-index State the returned entry means
 // little. Storing Null clears the marks first, so that a marked walk
-// never stops on a marked Null. The lock must be held. On failure the
-// State holds ErrNoMemory and Store returns Null.
+// never stops on a marked Null. The node's count and nr_values change as
+// xas_store changes them: a State smaller than the multi-index entry it
+// lands in replaces the whole entry but counts only the slots it writes
+// (see uncounted and VariantExactNrValues). The lock must be held. On
+// failure the State holds ErrNoMemory and Store returns Null.
 func (xas *State) Store(e Entry) Entry {
 	var first Entry
 	value := e.IsValue()
@@ -791,14 +804,8 @@ func (xas *State) Store(e Entry) Entry {
 			first = next
 		}
 	}
-	if e != Null && n != nil {
-		// Slots past the range that are siblings of its first slot now
-		// belong to the new entry: count them as its values. The
-		// kernel's xas_store leaves nr_values drifting here.
-		sib := mkSibling(uint(xas.offset))
-		for s := max + 1; s < chunkSize && n.slot(s) == sib; s++ {
-			values += b2i(!old.IsValue()) - b2i(!value)
-		}
+	if d := b2i(value) - b2i(old.IsValue()); d != 0 && e != Null && n != nil {
+		values += xas.uncounted(n, max, d)
 	}
 	if lateMarks {
 		injectMarksAfterNull.Hit()
@@ -806,6 +813,31 @@ func (xas *State) Store(e Entry) Entry {
 	}
 	xas.updateCounts(h, count, values)
 	return first
+}
+
+// uncounted accounts the slots that a non-Null Store changed but did not
+// write: when the State is smaller than the multi-index entry it landed
+// in, the loop writes the entry's canonical slot up to max, and the
+// entry's sibling slots past max stay siblings of the canonical slot, so
+// they now hold the new entry too. Each of them gains d values (1 or -1:
+// a value replaced a non-value, or the other way round), which
+// xas_store's formula never counts. With VariantExactNrValues uncounted
+// returns their change of nr_values, for the store to add; otherwise it
+// returns 0, so that nr_values keeps the kernel's count, and adds to the
+// node's drift how far that count now is from the slots. Lock held.
+func (xas *State) uncounted(n *node, max uint, d int) int {
+	sib := mkSibling(uint(xas.offset))
+	missed := 0
+	for s := max + 1; s < chunkSize && n.slot(s) == sib; s++ {
+		missed += d
+	}
+	if xas.xa.variant&VariantExactNrValues != 0 {
+		return missed
+	}
+	if missed != 0 {
+		n.drift.Add(int32(-missed))
+	}
+	return 0
 }
 
 // GetOrder returns the order of the entry the State was loaded on

@@ -45,7 +45,10 @@ type XArray struct {
 	_       cpu.CacheLinePad
 	mu      sync.Mutex
 	pending []uint32 // nodes unlinked under the lock, freed at Unlock
-	_       cpu.CacheLinePad
+	// leaked counts the preallocated nodes that States of this array
+	// dropped where the kernel loses them (see PreallocLeaked).
+	leaked atomic.Int64
+	_      cpu.CacheLinePad
 }
 
 // Variant selects kernel behaviour that changed between versions, for
@@ -105,6 +108,18 @@ const (
 	// walk resumes past the start of the next slot, so it can miss the
 	// entry there.
 	VariantPauseUnmasked
+	// VariantExactNrValues is a correction, not a kernel release: Store
+	// keeps every node's nr_values equal to the value entries and
+	// siblings of values that its slots hold. Without it Store counts as
+	// xas_store does in every release: per slot written, the old entry
+	// that governs the slot against the new one. A store whose State is
+	// smaller than the multi-index entry it lands in writes only the
+	// entry's first slots; the entry's other sibling slots change type
+	// with it, uncounted, so nr_values drifts (kernel/releases.md §5),
+	// and a later erase of the entry can take it below zero, which
+	// update_node's XA_NODE_BUG_ON turns into a BUG (the Ackerley Tng
+	// report of 2025-10-28). No profile sets it.
+	VariantExactNrValues
 )
 
 // The race windows that stress runs can widen (see internal/inject).
