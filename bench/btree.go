@@ -49,6 +49,24 @@ func (m *btreeRW) Store(k uint64) {
 	m.mu.Unlock()
 }
 
+func (m *btreeRW) EraseStore(k uint64) {
+	m.mu.Lock()
+	m.t.Delete(k)
+	m.mu.Unlock()
+	m.Store(k)
+}
+
+func (m *btreeRW) CmpXchg(k uint64) bool {
+	m.mu.Lock()
+	v, ok := m.t.Get(k)
+	ok = ok && v == k
+	if ok {
+		m.t.Set(k, k)
+	}
+	m.mu.Unlock()
+	return ok
+}
+
 func (m *btreeRW) Close() { m.t = nil }
 
 // btreeCOW is the B-tree as copy-on-write snapshots: readers load the

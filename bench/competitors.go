@@ -47,6 +47,11 @@ type Competitor struct {
 	DenseOnly bool
 	// ReadOnly competitors have no store path: read-only mixes only.
 	ReadOnly bool
+	// Writes are the write ops (writes.go) the competitor's Map runs in
+	// the write workloads, each with the label of its rows. A Map runs
+	// OpStore with its Store; the other ops need the matching method
+	// (eraser, rangeStorer, cmpXchger).
+	Writes []WriteLabel
 	// Reference competitors are the Go maps, which use none of this
 	// project's code: compare divides every run by the geometric mean of
 	// theirs in the same round to take out the machine's drift. (Only
@@ -95,21 +100,33 @@ func (f *Fixture) releaseXArray() {
 	}
 }
 
-// Fits reports whether c can run workload w.
+// Fits reports whether c can run workload w: a lookup mix if it has a
+// store path or the mix has no stores, a write workload if it lists the
+// op in Writes; dense keys only if it is DenseOnly.
 func (c *Competitor) Fits(w Workload) bool {
-	return (!c.DenseOnly || w.Keys.Layout == Dense) && (!c.ReadOnly || w.ReadPct == 100)
+	if c.DenseOnly && w.Keys.Layout != Dense {
+		return false
+	}
+	if w.Op != "" {
+		return c.hasOp(w.Op)
+	}
+	return !c.ReadOnly || w.ReadPct == 100
 }
 
-// HotPathPattern matches the names (without the -procs suffix) of the
-// benchmarks on the lookup hot path: the XArray's Load (impl=xarray).
+// HotPathPattern matches the names (without the Benchmark prefix and the
+// -procs suffix) of the benchmarks on the lookup hot path: the XArray's
+// Load (impl=xarray) in the lookup workloads (Lookup/...), not the
+// XArray's rows of the write workloads (Write/...).
 // "xabench compare" fails when one of them regresses significantly.
-const HotPathPattern = `(^|/)impl=xarray$`
+const HotPathPattern = `^(Lookup/(.*/)?)?impl=xarray$`
 
 var hotPathRE = regexp.MustCompile(HotPathPattern)
 
 // IsHotPath reports whether the benchmark name (with or without the
 // Benchmark prefix and the -procs suffix) is on the hot path.
-func IsHotPath(name string) bool { return hotPathRE.MatchString(StripProcs(name)) }
+func IsHotPath(name string) bool {
+	return hotPathRE.MatchString(strings.TrimPrefix(StripProcs(name), "Benchmark"))
+}
 
 // StripProcs removes a -N GOMAXPROCS suffix from a benchmark name.
 func StripProcs(name string) string {
@@ -129,22 +146,44 @@ func StripProcs(name string) string {
 // the reference of the tables' ratios.
 func Competitors() []*Competitor {
 	return []*Competitor{
-		{Name: "xarray", Label: "xarray Load", HotPath: true, Build: buildXArray},
+		{Name: "xarray", Label: "xarray Load", HotPath: true, Build: buildXArray,
+			Writes: []WriteLabel{{OpStore, "xarray Store"}, {OpErase, "xarray Erase+Store"},
+				{OpStoreRange, "xarray StoreRange+Erase+64 Store"}, {OpCmpXchg, "xarray CmpXchg"}}},
+		// The State batch's and the filemap's writes would be the
+		// XArray's: they run no write workload.
 		{Name: "xarray-batch", Label: "xarray State batch", Build: buildXArrayBatch},
 		{Name: "filemap", Label: "filemap GetEntry+Put", DenseOnly: true, ReadOnly: true, Build: buildFilemap},
-		{Name: "xsync.MapOf", Reference: true, Label: "xsync.MapOf", Build: buildXsyncMap, gcCost: 1},
-		{Name: "xsyncv4", Reference: true, Label: "xsync.Map (v4)", Build: buildXsyncV4Map, gcCost: 1},
-		{Name: "sync.Map", Reference: true, Label: "sync.Map", Build: buildSyncMap, gcCost: 2},
-		{Name: "map+RWMutex", Reference: true, Label: "map+sync.RWMutex", Build: buildRWMap},
-		{Name: "map+RBMutex", Reference: true, Label: "map+xsync.RBMutex", Build: buildRBMap},
+		{Name: "xsync.MapOf", Reference: true, Label: "xsync.MapOf", Build: buildXsyncMap, gcCost: 1,
+			Writes: []WriteLabel{{OpStore, "xsync.MapOf Store"}, {OpErase, "xsync.MapOf Delete+Store"},
+				{OpCmpXchg, "xsync.MapOf Compute"}}},
+		{Name: "xsyncv4", Reference: true, Label: "xsync.Map (v4)", Build: buildXsyncV4Map, gcCost: 1,
+			Writes: []WriteLabel{{OpStore, "xsync.Map (v4) Store"}, {OpErase, "xsync.Map (v4) Delete+Store"},
+				{OpCmpXchg, "xsync.Map (v4) Compute"}}},
+		{Name: "sync.Map", Reference: true, Label: "sync.Map", Build: buildSyncMap, gcCost: 2,
+			Writes: []WriteLabel{{OpStore, "sync.Map Store"}, {OpErase, "sync.Map Delete+Store"},
+				{OpCmpXchg, "sync.Map CompareAndSwap"}}},
+		{Name: "map+RWMutex", Reference: true, Label: "map+sync.RWMutex", Build: buildRWMap,
+			Writes: lockedMapWrites("map+sync.RWMutex")},
+		{Name: "map+RBMutex", Reference: true, Label: "map+xsync.RBMutex", Build: buildRBMap,
+			Writes: lockedMapWrites("map+xsync.RBMutex")},
 		// The ordered competitors (btree.go) are not references: their
 		// store paths are the wrappers here, and the copy-on-write
 		// one's is mostly allocation, which moves with the garbage
-		// collector rather than with the machine.
-		{Name: "btree+RWMutex", Label: "btree.Map+sync.RWMutex", Build: buildBTreeRW},
+		// collector rather than with the machine (so it runs no write
+		// workload either).
+		{Name: "btree+RWMutex", Label: "btree.Map+sync.RWMutex", Build: buildBTreeRW,
+			Writes: lockedMapWrites("btree.Map+sync.RWMutex")},
 		{Name: "btree-cow", Label: "btree.Map copy-on-write", Build: buildBTreeCOW},
-		{Name: "atomic-slice", Label: "[]atomic.Uint64 (floor)", DenseOnly: true, Build: buildSlice},
+		{Name: "atomic-slice", Label: "[]atomic.Uint64 (floor)", DenseOnly: true, Build: buildSlice,
+			Writes: []WriteLabel{{OpStore, "[]atomic.Uint64 Store (floor)"}, {OpCmpXchg, "[]atomic.Uint64 CompareAndSwap (floor)"}}},
 	}
+}
+
+// lockedMapWrites are the write ops of a map behind a lock, whose writes
+// take the write lock once per op.
+func lockedMapWrites(label string) []WriteLabel {
+	return []WriteLabel{{OpStore, label + " store"}, {OpErase, label + " delete+store"},
+		{OpCmpXchg, label + " compare+store"}}
 }
 
 // ReferenceImpls returns the names of the reference competitors.
@@ -230,6 +269,39 @@ func (m *xaLoad) Store(k uint64) {
 	if _, err := m.xa.Store(k, xarray.MkValue(k)); err != nil {
 		panic(err)
 	}
+}
+
+// EraseStore is OpErase: Erase, then Store.
+func (m *xaLoad) EraseStore(k uint64) {
+	m.xa.Erase(k)
+	m.Store(k)
+}
+
+// StoreRangeRestore is OpStoreRange: an order-6 entry over the 64 keys
+// from k&^63, then Erase of it and a Store of each key's value. Should
+// other goroutines work on the same range meanwhile, the last of the
+// StoreRanges and Erases in lock order is an Erase (each op's Erase
+// follows its StoreRange), and only single Stores of the keys' values
+// follow it, so every key holds its value once all ops have returned.
+func (m *xaLoad) StoreRangeRestore(k uint64) {
+	first := k &^ (RangeKeys - 1)
+	if err := m.xa.StoreRange(first, first+RangeKeys-1, xarray.MkValue(first)); err != nil {
+		panic(err)
+	}
+	m.xa.Erase(first)
+	for i := first; i < first+RangeKeys; i++ {
+		m.Store(i)
+	}
+}
+
+// CmpXchg is OpCmpXchg: xa_cmpxchg of the key's value with itself.
+func (m *xaLoad) CmpXchg(k uint64) bool {
+	v := xarray.MkValue(k)
+	old, err := m.xa.CmpXchg(k, v, v)
+	if err != nil {
+		panic(err)
+	}
+	return old == v
 }
 
 func (m *xaLoad) Close()            { m.f.releaseXArray() }
@@ -350,6 +422,23 @@ func (m *xsyncMap) Load(keys []uint64) uint64 {
 func (m *xsyncMap) Store(k uint64) { m.m.Store(k, k) }
 func (m *xsyncMap) Close()         { m.m = nil }
 
+func (m *xsyncMap) EraseStore(k uint64) {
+	m.m.Delete(k)
+	m.m.Store(k, k)
+}
+
+// CmpXchg is Compute returning the value it is given: the key is stored
+// again with the value it holds (k, so the swap succeeds), and an absent
+// key stays absent.
+func (m *xsyncMap) CmpXchg(k uint64) bool {
+	ok := false
+	m.m.Compute(k, func(old uint64, loaded bool) (uint64, bool) {
+		ok = loaded && old == k
+		return old, !loaded
+	})
+	return ok
+}
+
 type syncMap struct{ m *sync.Map }
 
 func buildSyncMap(f *Fixture) (Map, error) {
@@ -373,6 +462,13 @@ func (m *syncMap) Load(keys []uint64) uint64 {
 
 func (m *syncMap) Store(k uint64) { m.m.Store(k, k) }
 func (m *syncMap) Close()         { m.m = nil }
+
+func (m *syncMap) EraseStore(k uint64) {
+	m.m.Delete(k)
+	m.m.Store(k, k)
+}
+
+func (m *syncMap) CmpXchg(k uint64) bool { return m.m.CompareAndSwap(k, k, k) }
 
 type rwMap struct {
 	mu sync.RWMutex
@@ -402,6 +498,24 @@ func (m *rwMap) Store(k uint64) {
 	m.mu.Lock()
 	m.m[k] = k
 	m.mu.Unlock()
+}
+
+func (m *rwMap) EraseStore(k uint64) {
+	m.mu.Lock()
+	delete(m.m, k)
+	m.mu.Unlock()
+	m.Store(k)
+}
+
+func (m *rwMap) CmpXchg(k uint64) bool {
+	m.mu.Lock()
+	v, ok := m.m[k]
+	ok = ok && v == k
+	if ok {
+		m.m[k] = k
+	}
+	m.mu.Unlock()
+	return ok
 }
 
 func (m *rwMap) Close() { m.m = nil }
@@ -436,6 +550,24 @@ func (m *rbMap) Store(k uint64) {
 	m.mu.Unlock()
 }
 
+func (m *rbMap) EraseStore(k uint64) {
+	m.mu.Lock()
+	delete(m.m, k)
+	m.mu.Unlock()
+	m.Store(k)
+}
+
+func (m *rbMap) CmpXchg(k uint64) bool {
+	m.mu.Lock()
+	v, ok := m.m[k]
+	ok = ok && v == k
+	if ok {
+		m.m[k] = k
+	}
+	m.mu.Unlock()
+	return ok
+}
+
 func (m *rbMap) Close() { m.m = nil }
 
 type sliceMap struct{ s []atomic.Uint64 }
@@ -464,5 +596,6 @@ func (m *sliceMap) Load(keys []uint64) uint64 {
 	return sum
 }
 
-func (m *sliceMap) Store(k uint64) { m.s[k].Store(k) }
-func (m *sliceMap) Close()         { m.s = nil }
+func (m *sliceMap) Store(k uint64)        { m.s[k].Store(k) }
+func (m *sliceMap) CmpXchg(k uint64) bool { return m.s[k].CompareAndSwap(k, k) }
+func (m *sliceMap) Close()                { m.s = nil }

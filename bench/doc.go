@@ -18,8 +18,11 @@
 // floor for dense keys; all on
 // the same keys (Keys: dense or sparse, 1K to 16M), the same values and
 // the same access sequence (Sequence: sequential, uniform or zipf), with
-// read/write mixes and 1..GOMAXPROCS goroutines. Results are written in the
-// Go benchmark format and as JSON (Results.WriteFiles), and compared with
+// read/write mixes and 1..GOMAXPROCS goroutines; the write workloads
+// (writes.go) run one write op only (store, erase, the XArray's
+// storerange, cmpxchg), each against xsync.MapOf's Store. Results are
+// written in the Go benchmark format and as JSON (Results.WriteFiles),
+// and compared with
 // benchmath's statistics (Compare); the rcu suite (RunRCU) measures the
 // read side of package rcu.
 package bench

@@ -37,6 +37,10 @@ type Results struct {
 	Interrupted bool          `json:"interrupted,omitempty"`
 	Skipped     []string      `json:"skipped,omitempty"` // cells that could not be built, and why
 	Cells       []*CellResult `json:"cells"`
+	// Broken lists the competitors in which, after the run's write
+	// workloads, some key no longer held its value, and which: their
+	// write measurements measured something else than they say.
+	Broken []string `json:"broken,omitempty"`
 }
 
 // ConfigKV is one file configuration line: "key: value".
@@ -57,6 +61,7 @@ type CellResult struct {
 	SparseGap     int         `json:"sparse_gap,omitempty"` // mean gap between sparse keys
 	Access        Access      `json:"access"`
 	ReadPct       int         `json:"read_pct"`
+	Op            Op          `json:"op,omitempty"` // the write op of a write workload
 	BytesPerEntry float64     `json:"bytes_per_entry"`
 	Runs          []RunResult `json:"runs"`
 	// LatencyCDF is the per-operation latency (from timed batches) at
@@ -87,7 +92,7 @@ func (c *CellResult) FullName() string { return fmt.Sprintf("%s-%d", c.Name, c.P
 
 // Workload returns the workload the cell ran.
 func (c *CellResult) Workload() Workload {
-	return Workload{Keys: KeySet{c.Layout, c.N}, Access: c.Access, ReadPct: c.ReadPct, Procs: c.Procs}
+	return Workload{Keys: KeySet{c.Layout, c.N}, Access: c.Access, ReadPct: c.ReadPct, Op: c.Op, Procs: c.Procs}
 }
 
 // Values returns the cell's measurements of one field of RunResult.
@@ -105,18 +110,24 @@ func P50(r RunResult) float64         { return r.P50Ns }
 func P99(r RunResult) float64         { return r.P99Ns }
 func AllocsPerOp(r RunResult) float64 { return r.AllocsPerOp }
 
+// newCellResult returns the empty results of c. A write workload's rows
+// are labelled with the op's label and are never on the hot path.
 func newCellResult(c Cell, keys []uint64, bytesPerEntry float64) *CellResult {
 	cr := &CellResult{
 		Name:          c.Name(),
 		Procs:         c.Procs,
 		Impl:          c.Competitor.Name,
 		Label:         c.Competitor.Label,
-		HotPath:       c.Competitor.HotPath,
+		HotPath:       c.Competitor.HotPath && c.Op == "",
 		Layout:        c.Keys.Layout,
 		N:             c.Keys.N,
 		Access:        c.Access,
 		ReadPct:       c.ReadPct,
+		Op:            c.Op,
 		BytesPerEntry: bytesPerEntry,
+	}
+	if c.Op != "" {
+		cr.Label = c.Competitor.writeLabel(c.Op)
 	}
 	if c.Keys.Layout == Sparse {
 		cr.SparseGap = SparseGap(c.Keys.N)
@@ -332,6 +343,9 @@ func (r *Results) MachineDescription() []byte {
 	}
 	for _, s := range r.Skipped {
 		row("skipped", s)
+	}
+	for _, s := range r.Broken {
+		row("BROKEN (keys lost their values)", s)
 	}
 	return b.Bytes()
 }

@@ -64,8 +64,10 @@ var cdfQuantiles = func() []float64 {
 // the cells need (measuring their bytes per entry), then measures every
 // cell of the key set Count times, the repetitions interleaved so that
 // slow drifts of the machine hit all competitors alike, and frees them.
-// If ctx is cancelled, Run stops after the measurement in progress is
-// abandoned and returns what finished, with Interrupted set.
+// Before it frees a competitor that ran a write workload it checks that
+// every key still holds its value, and lists the ones that did not in
+// Broken. If ctx is cancelled, Run stops after the measurement in
+// progress is abandoned and returns what finished, with Interrupted set.
 // Cells that cannot be built (not enough node cache, say) are skipped
 // and listed in Skipped.
 func Run(ctx context.Context, suite string, cells []Cell, opts Options) *Results {
@@ -133,7 +135,7 @@ func Run(ctx context.Context, suite string, cells []Cell, opts Options) *Results
 				if opts.Progress != nil {
 					opts.Progress(done, total, c.FullName())
 				}
-				r, cdf, ok := Measure(ctx, maps[c.Competitor.Name], seqs[c.Access], c.ReadPct, c.Procs, opts.Benchtime)
+				r, cdf, ok := measure(ctx, cellBatch(c, maps[c.Competitor.Name]), seqs[c.Access], c.Procs, opts.Benchtime)
 				if !ok {
 					break rounds
 				}
@@ -146,6 +148,15 @@ func Run(ctx context.Context, suite string, cells []Cell, opts Options) *Results
 				cr.updateCDF()
 				if opts.Update != nil {
 					opts.Update(res)
+				}
+			}
+		}
+		// The write workloads must leave every key with its value.
+		writers := writesIn(group)
+		for _, c := range comps {
+			if m, ok := maps[c.Name]; ok && writers[c.Name] && ctx.Err() == nil {
+				if err := checkValues(m, keys); err != nil {
+					res.Broken = append(res.Broken, fmt.Sprintf("%s/impl=%s: %v", group[0].Keys, c.Name, err))
 				}
 			}
 		}
@@ -194,6 +205,28 @@ func build(c *Competitor, fx *Fixture) (Map, float64, error) {
 	return m, b / float64(max(len(keys), 1)), nil
 }
 
+// A batchFunc runs the operations of one batch, the keys of chunk, which
+// starts at position pos of the access sequence, and returns a checksum
+// that the workers hand to Sink.
+type batchFunc func(chunk []uint64, pos int) uint64
+
+// mixBatch returns the batches of a lookup mix on m: Load of the whole
+// chunk for reads only, else loads and stores as mixed places them.
+func mixBatch(m Map, readPct int) batchFunc {
+	if readPct >= 100 {
+		return func(chunk []uint64, _ int) uint64 { return m.Load(chunk) }
+	}
+	return func(chunk []uint64, pos int) uint64 { return mixed(m, chunk, pos, readPct) }
+}
+
+// cellBatch returns the batches of cell c on m.
+func cellBatch(c Cell, m Map) batchFunc {
+	if c.Op != "" {
+		return writeBatch(m, c.Op)
+	}
+	return mixBatch(m, c.ReadPct)
+}
+
 // Measure runs m on procs goroutines (with GOMAXPROCS = procs) for about
 // dur, after a warm-up of a tenth of that, each goroutine walking seq
 // from its own starting point in batches of Batch operations, readPct
@@ -202,16 +235,22 @@ func build(c *Competitor, fx *Fixture) (Map, float64, error) {
 // from one timed batch in sampleEvery. ok is false if ctx was cancelled
 // before the measurement finished.
 func Measure(ctx context.Context, m Map, seq []uint64, readPct, procs int, dur time.Duration) (r RunResult, cdf []float64, ok bool) {
+	return measure(ctx, mixBatch(m, readPct), seq, procs, dur)
+}
+
+// measure is Measure of any batches: batch run by each worker on its
+// chunks of seq.
+func measure(ctx context.Context, batch batchFunc, seq []uint64, procs int, dur time.Duration) (r RunResult, cdf []float64, ok bool) {
 	procs = max(procs, 1)
 	if runtime.GOMAXPROCS(0) != procs {
 		runtime.GOMAXPROCS(procs)
 	}
-	if _, _, _, ok := runWorkers(ctx, m, seq, readPct, procs, max(dur/10, time.Millisecond), false); !ok {
+	if _, _, _, ok := runBatches(ctx, batch, seq, procs, max(dur/10, time.Millisecond), false); !ok {
 		return r, nil, false
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	ops, elapsed, lat, ok := runWorkers(ctx, m, seq, readPct, procs, dur, true)
+	ops, elapsed, lat, ok := runBatches(ctx, batch, seq, procs, dur, true)
 	runtime.ReadMemStats(&after)
 	if !ok {
 		return r, nil, false
@@ -235,10 +274,16 @@ func Measure(ctx context.Context, m Map, seq []uint64, readPct, procs int, dur t
 	return r, cdf, true
 }
 
-// runWorkers runs the workers for dur and returns the operations they
-// ran, the wall time from their start to the last one's return, and the
-// per-operation latencies of their timed batches (if timed).
+// runWorkers runs the workers of a lookup mix on m for dur and returns
+// the operations they ran, the wall time from their start to the last
+// one's return, and the per-operation latencies of their timed batches
+// (if timed).
 func runWorkers(ctx context.Context, m Map, seq []uint64, readPct, procs int, dur time.Duration, timed bool) (ops int64, elapsed time.Duration, lat []float64, ok bool) {
+	return runBatches(ctx, mixBatch(m, readPct), seq, procs, dur, timed)
+}
+
+// runBatches is runWorkers of any batches.
+func runBatches(ctx context.Context, batch batchFunc, seq []uint64, procs int, dur time.Duration, timed bool) (ops int64, elapsed time.Duration, lat []float64, ok bool) {
 	type out struct {
 		ops int64
 		sum uint64
@@ -259,7 +304,7 @@ func runWorkers(ctx context.Context, m Map, seq []uint64, readPct, procs int, du
 			defer wg.Done()
 			<-gate
 			o := &outs[g]
-			o.ops, o.sum, o.lat = work(m, seq, start, readPct, &stop, l)
+			o.ops, o.sum, o.lat = work(batch, seq, start, &stop, l)
 		}()
 	}
 	t := time.NewTimer(dur)
@@ -284,12 +329,12 @@ func runWorkers(ctx context.Context, m Map, seq []uint64, readPct, procs int, du
 	return ops, elapsed, lat, ok
 }
 
-// work is one worker: batches of the sequence from start, wrapping
+// work is one worker: batch on chunks of the sequence from start, wrapping
 // around, until stop, and at least one, so that a measurement never
 // counts zero operations when a busy machine schedules a worker late.
 // One batch in sampleEvery is timed (while lat has room), and its time
 // divided by its operations is appended to lat.
-func work(m Map, seq []uint64, start, readPct int, stop *atomic.Bool, lat []float64) (ops int64, sum uint64, _ []float64) {
+func work(batch batchFunc, seq []uint64, start int, stop *atomic.Bool, lat []float64) (ops int64, sum uint64, _ []float64) {
 	pos := start
 	for k := 0; k == 0 || !stop.Load(); k++ {
 		end := min(pos+Batch, len(seq))
@@ -299,11 +344,7 @@ func work(m Map, seq []uint64, start, readPct int, stop *atomic.Bool, lat []floa
 		if timed {
 			t0 = hrtime.Now()
 		}
-		if readPct >= 100 {
-			sum += m.Load(chunk)
-		} else {
-			sum += mixed(m, chunk, pos, readPct)
-		}
+		sum += batch(chunk, pos)
 		if timed {
 			lat = append(lat, float64(hrtime.Now()-t0)/float64(len(chunk)))
 		}

@@ -37,7 +37,7 @@ func Suites() []Suite {
 		{"headline", "xarray Load against the Go concurrent maps: dense 1M keys (random, zipf, 90% reads) and sparse 1M keys", headlineCells},
 		{"scaling", "dense 1M random reads, every competitor, on 1..GOMAXPROCS goroutines", scalingCells},
 		{"sizes", "dense and sparse keys, 1K to 16M, random reads on GOMAXPROCS goroutines", sizesCells},
-		{"mix", "dense 1M random keys, 100/0, 99/1, 90/10 and 50/50 reads/writes, on 1 and GOMAXPROCS goroutines", mixCells},
+		{"mix", "dense 1M random keys, 100/0, 99/1, 90/10 and 50/50 reads/writes, and writes only (store, erase, storerange, cmpxchg), on 1 and GOMAXPROCS goroutines", mixCells},
 		{"access", "dense and sparse 1M keys, sequential, uniform random and zipf reads on GOMAXPROCS goroutines", accessCells},
 		{"full", "all of scaling, sizes, mix and access", fullCells},
 	}
@@ -119,8 +119,10 @@ func sizesCells(maxProcs int) []Cell {
 	return matrix(ks, []Access{Uniform}, []int{100}, []int{maxProcs})
 }
 
+// mixCells are the lookup mixes, then the write workloads (writeCells).
 func mixCells(maxProcs int) []Cell {
-	return matrix([]KeySet{dense1M}, []Access{Uniform}, []int{100, 99, 90, 50}, oneAndAll(maxProcs))
+	cells := matrix([]KeySet{dense1M}, []Access{Uniform}, []int{100, 99, 90, 50}, oneAndAll(maxProcs))
+	return append(cells, writeCells(maxProcs)...)
 }
 
 func accessCells(maxProcs int) []Cell {

@@ -64,18 +64,26 @@ func SizeName(n int) string {
 var Sizes = []int{1 << 10, 1 << 16, 1 << 20, 1 << 24}
 
 // Workload is what one benchmark does: a key set, an access order, a
-// read/write mix, on Procs goroutines (and GOMAXPROCS = Procs, as go test
-// -cpu sets it).
+// read/write mix or a write op, on Procs goroutines (and GOMAXPROCS =
+// Procs, as go test -cpu sets it).
 type Workload struct {
 	Keys    KeySet
 	Access  Access
-	ReadPct int // 100, 99, 90, 50: the rest are stores of the key's value
-	Procs   int
+	ReadPct int // 100, 99, 90, 50: the rest are stores of the key's value; 0 with Op
+	// Op, if set, makes this a write workload (writes.go): every
+	// operation is an Op on the key, and ReadPct is 0.
+	Op    Op
+	Procs int
 }
 
 // Name is the benchmark's name without the "Benchmark" prefix, the
-// competitor and the -procs suffix.
+// competitor and the -procs suffix: Lookup/keys=dense/n=1M/access=rand/read=90
+// for a lookup mix, Write/keys=dense/n=1M/access=rand/op=store for a write
+// workload.
 func (w Workload) Name() string {
+	if w.Op != "" {
+		return fmt.Sprintf("Write/%v/access=%s/op=%s", w.Keys, w.Access, w.Op)
+	}
 	return fmt.Sprintf("Lookup/%v/access=%s/read=%d", w.Keys, w.Access, w.ReadPct)
 }
 

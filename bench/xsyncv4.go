@@ -29,3 +29,21 @@ func (m *xsyncV4Map) Load(keys []uint64) uint64 {
 
 func (m *xsyncV4Map) Store(k uint64) { m.m.Store(k, k) }
 func (m *xsyncV4Map) Close()         { m.m = nil }
+
+func (m *xsyncV4Map) EraseStore(k uint64) {
+	m.m.Delete(k)
+	m.m.Store(k, k)
+}
+
+// CmpXchg is Compute updating the key to k if it holds k, and cancelling
+// otherwise.
+func (m *xsyncV4Map) CmpXchg(k uint64) bool {
+	ok := false
+	m.m.Compute(k, func(old uint64, loaded bool) (uint64, xsyncv4.ComputeOp) {
+		if ok = loaded && old == k; ok {
+			return k, xsyncv4.UpdateOp
+		}
+		return old, xsyncv4.CancelOp
+	})
+	return ok
+}

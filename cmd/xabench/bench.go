@@ -19,13 +19,16 @@ import (
 )
 
 // suites are what "xabench bench --suite" can run; the first is the
-// default: the map suites of package bench, then the rcu suite.
+// default: the map suites of package bench, then the rcu and iterate
+// suites.
 var suites = func() []suite {
 	var s []suite
 	for _, b := range bench.Suites() {
 		s = append(s, suite{b.Name, b.Summary, runMapSuite})
 	}
-	return append(s, suite{"rcu", "rcu read side, Synchronize latency, Call throughput", runRCUSuite})
+	return append(s,
+		suite{"rcu", "rcu read side, Synchronize latency, Call throughput", runRCUSuite},
+		suite{"iterate", "ordered walks: full, range and marked, XArray against B-trees and maps", runIterateSuite})
 }()
 
 type suite struct {
@@ -65,7 +68,7 @@ func newBenchFlags(stderr io.Writer) (*flag.FlagSet, *benchFlagValues) {
 		names[i] = s.name
 	}
 	fs.StringVar(&v.suite, "suite", suites[0].name, "suite to run: "+strings.Join(names, ", "))
-	fs.DurationVar(&v.benchtime, "benchtime", 0, "length of each measurement, positive (default 100ms; 200ms for the rcu suite)")
+	fs.DurationVar(&v.benchtime, "benchtime", 0, "length of each measurement, positive (default 100ms; 200ms for the rcu and iterate suites)")
 	fs.IntVar(&v.count, "count", 0, "runs of each measurement, interleaved; tables show medians, and need 6 runs for a 95% interval (default 10; 6 for the rcu suite)")
 	fs.Var(&v.filter, "filter", "run only the benchmarks whose full name matches this `regexp`, e.g. 'impl=(xarray|sync.Map)-'")
 	fs.Var(&v.cpu, "cpu", "comma-separated `list` of goroutine counts (GOMAXPROCS set to each, as go test -cpu) instead of the suite's")
@@ -109,8 +112,8 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	o := benchOptions{suite: v.suite, benchtime: v.benchtime, count: v.count, outDir: v.out, stderr: stderr,
 		filter: v.filter.re, procs: v.cpu}
-	if v.suite == "rcu" && (o.filter != nil || o.procs != nil || o.outDir != "") {
-		return usageError(fs, "the rcu suite takes no -filter, -cpu or -o")
+	if (v.suite == "rcu" || v.suite == "iterate") && (o.filter != nil || o.procs != nil || o.outDir != "") {
+		return usageError(fs, "the %s suite takes no -filter, -cpu or -o", v.suite)
 	}
 	progress := stderr
 	if v.quiet {

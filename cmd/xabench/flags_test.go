@@ -72,6 +72,8 @@ func TestNotPositiveRefused(t *testing.T) {
 		{[]string{"bench", "--benchtime", "-1s"}, "--benchtime -1s: must be positive"},
 		{[]string{"bench", "--benchtime", "0s"}, "--benchtime 0s: must be positive"},
 		{[]string{"bench", "--suite", "rcu", "--count", "0"}, "--count 0: must be at least 1"},
+		{[]string{"bench", "--suite", "iterate", "--count", "0"}, "--count 0: must be at least 1"},
+		{[]string{"bench", "--suite", "iterate", "--benchtime", "0s"}, "--benchtime 0s: must be positive"},
 	} {
 		rc, stdout, stderr := runArgs(c.args...)
 		if rc != 2 || stdout != "" || !strings.Contains(stderr, c.msg) || !strings.Contains(stderr, "Usage") {
@@ -147,4 +149,20 @@ func newTestFlags() *flag.FlagSet {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return fs
+}
+
+// The rcu and iterate suites measure fixed sets of primitives and walks
+// and write no result files: -filter, -cpu and -o are usage errors that
+// say so, not flags silently ignored.
+func TestSuiteFlagsRefused(t *testing.T) {
+	for _, suite := range []string{"rcu", "iterate"} {
+		for _, flag := range [][]string{{"-filter", "xarray"}, {"-cpu", "1,2"}, {"-o", t.TempDir()}} {
+			args := append([]string{"bench", "--suite", suite}, flag...)
+			rc, stdout, stderr := runArgs(args...)
+			msg := "the " + suite + " suite takes no -filter, -cpu or -o"
+			if rc != 2 || stdout != "" || !strings.Contains(stderr, msg) || !strings.Contains(stderr, "Usage") {
+				t.Errorf("xabench %q: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and %q", args, rc, stdout, stderr, msg)
+			}
+		}
+	}
 }

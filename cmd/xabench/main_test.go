@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
+	"github.com/xabench/xabench/bench"
 	"github.com/xabench/xabench/internal/watchdog"
 )
 
@@ -41,6 +43,9 @@ func TestUsageErrors(t *testing.T) {
 		{"bench", "-filter", "("},
 		{"bench", "-filter", "nosuchbenchmark"},
 		{"bench", "--suite", "rcu", "-o", "x"},
+		{"bench", "--suite", "iterate", "-o", "x"},
+		{"bench", "--suite", "iterate", "-filter", "xarray"},
+		{"bench", "--suite", "iterate", "-cpu", "1,2"},
 		{"compare"},
 		{"compare", "a"},
 		{"compare", "-threshold", "x", "a", "b"},
@@ -99,6 +104,92 @@ func TestBenchRCU(t *testing.T) {
 	_, _, stderr = runArgs("bench", "--suite", "rcu", "-q", "-benchtime", "1ms", "-count", "1")
 	if stderr != "" {
 		t.Errorf("bench -q wrote to stderr: %q", stderr)
+	}
+}
+
+// The iterate suite's table has a section for each walk and a row for
+// each competitor, and the targets; on small key sets it runs in moments.
+func TestBenchIterate(t *testing.T) {
+	watchdog.Start(t, watchdog.Default)
+	defer func(n int) { iterKeys = n }(iterKeys)
+	iterKeys = 1 << 12
+	rc, stdout, stderr := runArgs("bench", "--suite", "iterate", "--benchtime", "1ms", "-count", "1")
+	if rc != 0 {
+		t.Fatalf("xabench bench: exit %d\n%s", rc, stderr)
+	}
+	for _, want := range []string{
+		"xabench iterate suite", "machine:", "sparse keys: mean gap",
+		"dense 4K keys, full walk", "dense 4K keys, range walk of 1024", "dense 4K keys, marked walk",
+		"sparse 4K keys, full walk", "sparse 4K keys, range walk",
+		"xarray State: Find+NextEntry, one section", "xarray State: FindMarked+NextMarked, one section",
+		"xarray All", "xarray Range(first, last)", "xarray Marked(Mark0)",
+		"btree.Map+RWMutex Scan", "btree.Map copy-on-write Scan", "btree.Map+RWMutex Ascend", "btree.Map copy-on-write Ascend",
+		"btree.Map+RWMutex Scan, mark in the value", "btree.Map+RWMutex of the marked keys, Scan",
+		"xsync.MapOf Range (unordered)", "xsync.Map (v4) Range (unordered)", "sync.Map Range (unordered)",
+		"ns/entry", "÷ State", "÷ B-tree", "target",
+		"dense 4K full walk, xarray State ÷ B-tree", "dense 4K full walk, xarray All ÷ B-tree",
+		"sparse 4K range walk, xarray Range ÷ B-tree", "dense 4K marked walk, Marked ÷ State", "≤ 0.50", "≤ 1.50",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "sparse 4K keys, marked walk") || strings.Contains(stdout, "sparse 4K full walk, xarray State ÷ B-tree") {
+		t.Errorf("the marked walk or the B-tree target on sparse full walks:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "run 1 of 1") || !strings.Contains(stderr, "building the structures of keys=sparse/n=4K") {
+		t.Errorf("no progress on stderr: %q", stderr)
+	}
+	_, _, stderr = runArgs("bench", "--suite", "iterate", "-q", "-benchtime", "1ms", "-count", "1")
+	if stderr != "" {
+		t.Errorf("bench -q wrote to stderr: %q", stderr)
+	}
+}
+
+// The iterate table's ratios pair the runs of the same round: a row that
+// is twice the State walk in every run, however the runs scatter, reads
+// 2.00 with no spread, and writing the table leaves the runs in their
+// order.
+func TestIterTableRatiosPairRuns(t *testing.T) {
+	state := []float64{3, 1, 2, 6, 5, 4}
+	times := func(k float64) []float64 {
+		v := make([]float64, len(state))
+		for i, x := range state {
+			v[i] = k * x
+		}
+		return v
+	}
+	r := &bench.IterResults{Count: 6, Runs: 6, Keys: 1 << 20, Groups: []bench.IterGroup{{
+		Walk: bench.WalkFull, Keys: bench.KeySet{Layout: bench.Dense, N: 1 << 20}, Entries: 1 << 20,
+		Rows: []bench.IterRow{
+			{Name: bench.IterXArrayState, Label: "state", NsPerEntry: times(1)},
+			{Name: bench.IterXArrayIter, Label: "iter", NsPerEntry: times(2)},
+			{Name: bench.IterBTreeRW, Label: "rw", NsPerEntry: times(4)},
+			{Name: bench.IterBTreeCOW, Label: "cow", NsPerEntry: times(8)},
+		},
+	}}}
+	var out bytes.Buffer
+	writeIterTable(&out, r)
+	// The table's lines with their runs of spaces made one.
+	var lines []string
+	for line := range strings.Lines(out.String()) {
+		lines = append(lines, strings.Join(strings.Fields(line), " "))
+	}
+	for _, want := range []string{
+		"iter 7.00 ±71% 2.00 ±0% 0.50 ±0%", // ns/entry, ÷ State, ÷ B-tree (the faster: rw)
+		"cow 28.0 ±71% 8.00 ±0%",
+		"dense 1M full walk, xarray State ÷ B-tree 0.25 ±0% ≤ 0.50 ok",
+		"dense 1M full walk, xarray All ÷ B-tree 0.50 ±0% ≤ 0.50 not significant",
+		"dense 1M full walk, All ÷ State 2.00 ±0% ≤ 1.50 MISSED",
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("table lacks the line %q:\n%s", want, out.String())
+		}
+	}
+	for i, k := range []float64{1, 2, 4, 8} {
+		if got := r.Groups[0].Rows[i].NsPerEntry; !slices.Equal(got, times(k)) {
+			t.Errorf("writing the table reordered row %d's runs: %v", i, got)
+		}
 	}
 }
 

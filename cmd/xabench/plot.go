@@ -94,8 +94,12 @@ func competitorIndex(impl string) int {
 	return slices.IndexFunc(bench.Competitors(), func(c *bench.Competitor) bool { return c.Name == impl })
 }
 
-// slug names a workload in a file name: dense-1M-rand-read100.
+// slug names a workload in a file name: dense-1M-rand-read100, or
+// dense-1M-rand-erase for a write workload.
 func slug(wl bench.Workload) string {
+	if wl.Op != "" {
+		return fmt.Sprintf("%s-%s-%s-%s", wl.Keys.Layout, bench.SizeName(wl.Keys.N), wl.Access, wl.Op)
+	}
 	return fmt.Sprintf("%s-%s-%s-read%d", wl.Keys.Layout, bench.SizeName(wl.Keys.N), wl.Access, wl.ReadPct)
 }
 

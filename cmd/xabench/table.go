@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/xabench/xabench/bench"
@@ -23,7 +24,10 @@ func workloadTitle(c *bench.CellResult) string {
 		keys += fmt.Sprintf(" (mean gap %d)", c.SparseGap)
 	}
 	reads := "reads only"
-	if c.ReadPct < 100 {
+	switch {
+	case c.Op != "":
+		reads = "writes only: " + c.Op.Describe()
+	case c.ReadPct < 100:
 		reads = fmt.Sprintf("%d%% reads, %d%% stores", c.ReadPct, 100-c.ReadPct)
 	}
 	return fmt.Sprintf("%s, %s, %s, %s", keys, accessLabels[c.Access], reads, count(c.Procs, "goroutine"))
@@ -44,6 +48,9 @@ func writeResultsTable(w io.Writer, r *bench.Results) {
 	}
 	fmt.Fprintf(w, "medians of %d runs of %s, ± the 95%% confidence interval (benchmath); ns/op is wall time over all goroutines' operations;\n", r.Count, r.Benchtime)
 	fmt.Fprintf(w, "÷ xarray: the median of the row's ns/op over xarray Load's, run by run, ± its 95%% interval (\"%s\" where it reaches 1);\n", bench.NotSignificant)
+	if slices.ContainsFunc(r.Cells, func(c *bench.CellResult) bool { return c.Op != "" }) {
+		fmt.Fprintf(w, "÷ %s: in the write workloads, the same over %s's on the same goroutines;\n", writeRefLabel, writeRefLabel)
+	}
 	fmt.Fprintf(w, "p50/p99: latency per operation, from timed batches of %d\n", bench.Batch)
 
 	// Group the cells by workload, in order of first appearance.
@@ -59,6 +66,10 @@ func writeResultsTable(w io.Writer, r *bench.Results) {
 	for _, wl := range order {
 		cells := by[wl]
 		fmt.Fprintf(w, "\n%s\n", workloadTitle(cells[0]))
+		if wl.Op != "" {
+			writeWriteTable(w, cells, writeRef(wl, by))
+			continue
+		}
 		var ref *bench.CellResult
 		for _, c := range cells {
 			if c.Impl == "xarray" {
@@ -95,10 +106,73 @@ func writeResultsTable(w io.Writer, r *bench.Results) {
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "skipped: %s\n", s)
 	}
+	for _, s := range r.Broken {
+		fmt.Fprintf(w, "BROKEN: after the write workloads, in %s\n", s)
+	}
 	writeTargets(w, r, order, by)
 	if r.Interrupted {
 		fmt.Fprintf(w, "\n(interrupted: only the measurements that finished are shown)\n")
 	}
+}
+
+// writeRefLabel names the write tables' reference row.
+var writeRefLabel = func() string {
+	for _, c := range bench.Competitors() {
+		if c.Name == bench.WriteRefImpl {
+			for _, wl := range c.Writes {
+				if wl.Op == bench.WriteRefOp {
+					return wl.Label
+				}
+			}
+		}
+	}
+	return bench.WriteRefImpl + " " + string(bench.WriteRefOp)
+}()
+
+// writeRef returns the reference cell of write workload wl: xsync.MapOf's
+// Store on the same keys, access and goroutines, or nil.
+func writeRef(wl bench.Workload, by map[bench.Workload][]*bench.CellResult) *bench.CellResult {
+	wl.Op = bench.WriteRefOp
+	for _, c := range by[wl] {
+		if c.Impl == bench.WriteRefImpl {
+			return c
+		}
+	}
+	return nil
+}
+
+// writeWriteTable prints the rows of one write workload: each with its
+// time over ref's, run by run, and ref itself last, for scale, where the
+// workload's op is another than ref's.
+func writeWriteTable(w io.Writer, cells []*bench.CellResult, ref *bench.CellResult) {
+	rows := [][]string{{"competitor", "ns/op", "Mops/s", "÷ " + writeRefLabel, "p50", "p99", "allocs/op"}}
+	if ref != nil && ref.Op != cells[0].Op {
+		cells = append(slices.Clone(cells), ref)
+	}
+	for _, c := range cells {
+		ns := bench.Summarize(c.Values(bench.NsPerOp))
+		ratio := "—"
+		switch {
+		case c == ref:
+			ratio = "1.00"
+		case ref != nil && len(c.Runs) > 0 && len(ref.Runs) > 0:
+			ratio = ratioCell(bench.RatioSummary(c.Values(bench.NsPerOp), ref.Values(bench.NsPerOp)))
+		}
+		label := c.Label
+		if c == ref && c.Op != cells[0].Op {
+			label += " (for scale)"
+		}
+		rows = append(rows, []string{
+			label,
+			fmt.Sprintf("%s %s", g3(ns.Center), pm(ns)),
+			g3(bench.Median(c.Values(bench.MopsPerSec))),
+			ratio,
+			g3(bench.Median(c.Values(bench.P50))) + "ns",
+			g3(bench.Median(c.Values(bench.P99))) + "ns",
+			fmt.Sprintf("%.2f", bench.Median(c.Values(bench.AllocsPerOp))),
+		})
+	}
+	writeTable(w, rows)
 }
 
 // writeTargets checks the headline target where the results hold
