@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"math/bits"
 )
 
 // The iterators walk the array in batches: one State walk, in one
@@ -146,6 +147,13 @@ func (xa *XArray) gather(buf *[iterBatch]iterPair, start, last uint64, filter Ma
 		fresh, initial = false, false
 		buf[n%iterBatch] = iterPair{xas.index, e}
 		n++
+		if n < iterBatch {
+			if filter >= maxMarks {
+				n = xas.gatherLeaf(buf, n, last)
+			} else {
+				n = xas.gatherLeafMarked(buf, n, last, filter)
+			}
+		}
 		if xas.index >= last {
 			break
 		}
@@ -156,4 +164,73 @@ func (xa *XArray) gather(buf *[iterBatch]iterPair, start, last uint64, filter Ma
 	}
 	xa.rcu.ReadUnlock(t)
 	return n, more
+}
+
+// gatherLeaf takes the present entries that follow the State's entry in
+// its leaf into buf from buf[n] on, as NextEntry's loop would find them
+// one call at a time, and returns the new count. It stops before an
+// internal entry (a sibling, a node or a retry entry, which NextEntry
+// leaves to Find), at last, at the end of the leaf and when buf is full,
+// with the State on the last entry taken or the last slot passed.
+func (xas *State) gatherLeaf(buf *[iterBatch]iterPair, n int, last uint64) int {
+	if xas.notNode() {
+		return n
+	}
+	nd := nodeAt(xas.node)
+	off, index := uint(xas.offset), xas.index
+	if nd.shift() != 0 || uint64(off) != index&chunkMask {
+		return n
+	}
+	for index < last && off < chunkMask && n < iterBatch {
+		e := nd.slot(off + 1)
+		if e.IsInternal() {
+			break
+		}
+		off++
+		index++
+		if e != Null {
+			buf[n] = iterPair{index, e}
+			n++
+		}
+	}
+	xas.offset, xas.index = uint8(off), index
+	return n
+}
+
+// gatherLeafMarked is gatherLeaf for a marked walk: it takes the entries
+// with mark m that follow the State's entry in its leaf, as NextMarked's
+// calls would find them, and stops before a slot that NextMarked would
+// not simply return (a Null slot, which sends it to FindMarked, or an
+// internal entry, left to the caller's retry check), past last, at the
+// end of the leaf and when buf is full.
+func (xas *State) gatherLeafMarked(buf *[iterBatch]iterPair, n int, last uint64, m Mark) int {
+	if xas.notNode() {
+		return n
+	}
+	nd := nodeAt(xas.node)
+	if nd.shift() != 0 {
+		return n
+	}
+	off, index := uint(xas.offset), xas.index
+	marks := nd.marks[m].Load()
+	for n < iterBatch && off < chunkMask {
+		rest := marks &^ (uint64(1)<<(off+1) - 1)
+		if rest == 0 {
+			break
+		}
+		next := uint(bits.TrailingZeros64(rest))
+		i := index&^chunkMask + uint64(next)
+		if i > last {
+			break
+		}
+		e := nd.slot(next)
+		if e == Null || e.IsInternal() {
+			break
+		}
+		off, index = next, i
+		buf[n] = iterPair{index, e}
+		n++
+	}
+	xas.offset, xas.index = uint8(off), index
+	return n
 }
