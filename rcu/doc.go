@@ -77,45 +77,12 @@
 // atomic add; ReadUnlock subtracts from the stripe the Token names, and a
 // grace period waits for each stripe's counter to read zero.
 //
-// Cost, measured (go test -bench ReadLock ./rcu, 2-CPU AMD EPYC VM): a
-// ReadLock+ReadUnlock pair takes about 8 ns on the membarrier read side
-// against 17 ns on the locked one and 19 ns for xsync.RBMutex; about 5 of
-// the 8 ns are the two pin/unpin pairs, runtime calls that the compiler
-// cannot inline. A grace period pays two membarrier calls or more (2 µs
-// each on that machine, more where many CPUs must be interrupted).
-//
-// Everything a reader finds through a published word must be read with
-// sync/atomic: RCU orders the reader against the writer's unpublish and
-// free, not against plain memory accesses.
-//
-// Misuse panics with a message that names it, rather than hang: ReadUnlock
-// with a zero Token or one more time than ReadLock (on the membarrier read
-// side, found by the next grace period); Call with a nil function
-// or after Close; a grace period that waits longer than the stall timeout
-// (see SetStallTimeout), which almost always means that Synchronize or
-// Barrier was called inside a read-side section of the same Domain; and
-// Barrier or Close waiting that long for callbacks that make no progress,
-// as when called from a callback.
-//
-// A Domain starts at most one goroutine, to run callbacks, and that goroutine
-// exits as soon as its queue drains.
-//
-// Typical use:
-//
-//	var cur atomic.Pointer[Config]
-//
-//	// reader
-//	t := rcu.ReadLock()
-//	c := cur.Load()
-//	use(c)
-//	rcu.ReadUnlock(t)
-//
-//	// writer
-//	old := cur.Swap(newConfig)
-//	rcu.Synchronize()
-//	recycle(old) // no reader can still hold old
-//
-//	// or, without blocking the writer
-//	old := cur.Swap(newConfig)
-//	rcu.Call(func() { recycle(old) })
+// Cost, measured (go test -bench ReadLock ./rcu on a 16-CPU Xeon, medians
+// of 6, results/device16-2026-12-04): a ReadLock+ReadUnlock pair takes
+// 5.1 ns on the membarrier read side, 13.6 ns on the locked one and 17.9
+// ns for xsync.RBMutex, and all three scale linearly to 16 goroutines.
+// Most of the 5.1 ns are the two pin/unpin pairs, runtime calls that the
+// compiler cannot inline. A grace period pays two membarrier calls or
+// more (about 2 µs each on a 2-CPU VM, more where many CPUs must be
+// interrupted).
 package rcu

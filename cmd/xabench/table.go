@@ -176,8 +176,8 @@ func writeWriteTable(w io.Writer, cells []*bench.CellResult, ref *bench.CellResu
 }
 
 // writeTargets checks the headline target where the results hold
-// it: xarray Load ahead of xsync.MapOf and sync.Map on dense 1M random
-// keys, 100% reads.
+// it: xarray Load ahead of xsync.MapOf, xsync v4's Map and sync.Map on
+// dense 1M random keys, 100% reads.
 func writeTargets(w io.Writer, r *bench.Results, order []bench.Workload, by map[bench.Workload][]*bench.CellResult) {
 	var rows [][]string
 	for _, wl := range order {
@@ -192,7 +192,7 @@ func writeTargets(w io.Writer, r *bench.Results, order []bench.Workload, by map[
 		if x == nil {
 			continue
 		}
-		for _, other := range []string{"xsync.MapOf", "sync.Map"} {
+		for _, other := range []string{"xsync.MapOf", "xsyncv4", "sync.Map"} {
 			o := impl[other]
 			if o == nil {
 				continue
