@@ -191,7 +191,7 @@ var behaviours = []Behaviour{
 	{
 		Name: "workingset shadow nodes", KernelFunction: "workingset_update_node / shadow_lru_isolate",
 		Commit: "-", Modelled: false,
-		Note: "same rule in every release (list_lru API changed about v6.8); the shadow-node list is not modelled",
+		Note: "same rule in every release (list_lru API changed about v6.8); modelled in every profile by filemap's update callback, per-memmap shadow-node list and shrinker",
 	},
 }
 

@@ -86,7 +86,7 @@ func (r *run) fileOptions(variant filemap.Variant, extra ...filemap.Option) []fi
 	opts := []filemap.Option{filemap.WithLivelockTimeout(livelockTimeout, func(index uint64, e xarray.Entry, retries int) {
 		r.report(fmt.Sprintf("livelock: a page-cache lookup retried %d times for over %v", retries, livelockTimeout),
 			fmt.Sprintf("the lookup of index %#x keeps finding %v, which it cannot take a reference on or which is not there on reload", index, e))
-	})}
+	}), filemap.WithShadowCheck(r.staleShadow)}
 	v := r.fmVariant
 	if r.buggy() {
 		v |= variant
@@ -96,6 +96,23 @@ func (r *run) fileOptions(variant filemap.Variant, extra ...filemap.Option) []fi
 	}
 	opts = append(opts, filemap.WithXArrayOptions(r.xarrayOptions(0)...))
 	return append(opts, extra...)
+}
+
+// staleShadow reports a shadow entry that a page-cache path met (a
+// refault, truncation, the shadow-node shrinker) and that is not the one
+// the file's last eviction at its index stored. It runs under the
+// file's i_pages lock.
+func (r *run) staleShadow(s filemap.StaleShadow) {
+	kind := "stale shadow entry"
+	if !s.Found.IsValue() {
+		kind = "lost shadow entry"
+	}
+	as := filemap.Lookup(s.File)
+	dump := ""
+	if as != nil {
+		dump = "\n" + dumpAround(as.Pages(), s.Index)
+	}
+	r.report(fmt.Sprintf("page cache holds a %s (met by %s)", kind, s.Path), s.String()+dump)
 }
 
 // newFile builds a file of the run in memmap m.
@@ -121,16 +138,13 @@ func (r *run) memmap(n int) *folio.Memmap {
 // and their folios are left to the garbage collector with the memmap.
 func (r *run) finalCheck(files []*filemap.AddressSpace, z *folio.Zsmalloc) {
 	if !r.violated() {
-		for _, as := range files {
-			if err := as.Check(); err != nil {
-				r.report("invariant broken at the end: "+firstLine(err.Error()), err.Error())
-				break
-			}
+		if err := checkFiles(files); err != nil {
+			r.report("invariant broken at the end: "+firstLine(err.Error()), err.Error())
 		}
 	}
 	if r.violated() {
 		for _, as := range files {
-			destroyQuietly(as.Pages())
+			discardQuietly(as)
 		}
 		return
 	}
@@ -148,4 +162,12 @@ func destroyQuietly(xa *xarray.XArray) {
 	defer func() { _ = recover() }()
 	xa.BreakLock()
 	xa.Destroy()
+}
+
+// discardQuietly is destroyQuietly for a file: it also takes the file's
+// nodes off the shadow-node list and unregisters it (Discard).
+func discardQuietly(as *filemap.AddressSpace) {
+	defer func() { _ = recover() }()
+	as.Pages().BreakLock()
+	as.Discard()
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/xabench/xabench/folio"
@@ -72,15 +74,18 @@ func runB1(r *run) func() {
 	return func() { r.finalCheck(files, z) }
 }
 
-// goMemoryPressure starts a worker that reclaims up to batch pages of m
-// at a time, leaving shadow entries, while a movable-ops tenant takes
-// and gives back up to batch pages, the freed ones among them. It
-// returns the tenant, for the final check.
+// goMemoryPressure starts a worker that puts m under memory pressure.
+// It reclaims up to batch pages at a time, leaving shadow entries, and
+// runs the shadow-node shrinker alongside, as shrink_node runs
+// shrink_slab after the LRU lists. A movable-ops tenant takes and gives
+// back up to batch pages, the freed ones among them. It returns the
+// tenant, for the final check.
 func (r *run) goMemoryPressure(m *folio.Memmap, batch int) *folio.Zsmalloc {
 	z := folio.NewZsmalloc(m)
 	r.goWorker(func(rng *rand.Rand) {
 		r.loop(func() {
 			filemap.Reclaim(m, batch)
+			r.shrinkShadowNodes(m, rng)
 			z.Grow(rng.IntN(batch))
 			z.Shrink(rng.IntN(batch))
 			time.Sleep(time.Duration(rng.IntN(100)) * time.Microsecond)
@@ -89,16 +94,49 @@ func (r *run) goMemoryPressure(m *folio.Memmap, batch int) *folio.Zsmalloc {
 	return z
 }
 
-// goFilesValidator validates every file under its lock every 5 ms.
+// shrinkShadowNodes runs the workingset shadow-node shrinker on m. It
+// runs once as shrink_slab would: count_shadow_nodes allows one shadow
+// node per 8 pages of memory, more than these small files ever have, so
+// that run scans nothing. It also scans a node or two every fourth
+// time, as a reclaim whose count asked for them would, so that the
+// shrinker's deletions race with the other paths. A warning from
+// shadow_lru_isolate is a violation.
+func (r *run) shrinkShadowNodes(m *folio.Memmap, rng *rand.Rand) {
+	s := filemap.ShrinkShadowNodes(m)
+	if rng.IntN(4) == 0 {
+		s2 := filemap.ScanShadowNodes(m, 1+rng.IntN(2))
+		s.Warnings = append(s.Warnings, s2.Warnings...)
+	}
+	if len(s.Warnings) > 0 {
+		r.report("shadow-node shrinker: "+firstLine(s.Warnings[0]), strings.Join(s.Warnings, "\n"))
+	}
+}
+
+// goFilesValidator validates every file under its lock, and the
+// shadow-node list of each of their memmaps, every 5 ms.
 func (r *run) goFilesValidator(files []*filemap.AddressSpace) {
-	r.goValidator(5*time.Millisecond, func() error {
-		for _, as := range files {
-			if err := as.Check(); err != nil {
-				return err
-			}
+	r.goValidator(5*time.Millisecond, func() error { return checkFiles(files) })
+}
+
+// checkFiles validates each file under its lock (AddressSpace.Check,
+// which includes the file's shadow entries and nodes), then the
+// shadow-node list of each memmap the files live in.
+func checkFiles(files []*filemap.AddressSpace) error {
+	var memmaps []*folio.Memmap
+	for _, as := range files {
+		if err := as.Check(); err != nil {
+			return err
 		}
-		return nil
-	})
+		if !slices.Contains(memmaps, as.Memmap()) {
+			memmaps = append(memmaps, as.Memmap())
+		}
+	}
+	for _, m := range memmaps {
+		if err := filemap.CheckShadowNodes(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // goLookups starts n readers that look up random indices of as below
@@ -173,7 +211,7 @@ func (r *run) runSplits(variant filemap.Variant, split func(as *filemap.AddressS
 			as.TruncateRange(base, base+511)
 		})
 	})
-	r.goValidator(5*time.Millisecond, as.Check)
+	r.goFilesValidator(files)
 	return func() { r.finalCheck(files, nil) }
 }
 
@@ -218,6 +256,6 @@ func runNoReload(r *run) func() {
 			}
 		})
 	})
-	r.goValidator(5*time.Millisecond, as.Check)
+	r.goFilesValidator(files)
 	return func() { r.finalCheck(files, z) }
 }

@@ -23,7 +23,11 @@ type Scenario struct {
 	// LastBuggy", with only this bug's variant instead of all of that
 	// release's; the fixed variant is mainline's code.
 	LastBuggy, FirstFixed string
-	run                   func(r *run) (teardown func())
+	// FirstBuggy names the first modelled release with the bug, where
+	// the code that has it came after v6.1 (""). xabench repro --matrix
+	// expects the bug from FirstBuggy to LastBuggy.
+	FirstBuggy string
+	run        func(r *run) (teardown func())
 }
 
 // Point is an injection point a scenario widens, and how.
@@ -74,12 +78,21 @@ var scenarios = []*Scenario{
 		run:        runB2,
 	},
 	{
+		Name:       "find-marked-sibling",
+		Commit:     "7e060df04f56 (v6.14)",
+		Summary:    "xas_find_marked returns a sibling entry when xa_store_range turns the marked offset it picked into one",
+		LastBuggy:  "v6.10",
+		FirstFixed: "v6.14",
+		run:        runFindMarkedSibling,
+	},
+	{
 		Name:    "b3-folio-split",
 		Commit:  "577a1f495fd7",
 		Summary: "folio_split fills the slots with the split-off folio, so a speculative lookup gets a folio that does not contain its index",
 		Points: []Point{
 			{"filemap.split.between-pieces", 1, 0},
 		},
+		FirstBuggy: "v6.15", // folio_split and xas_try_split came in v6.15
 		LastBuggy:  "v6.15",
 		FirstFixed: "mainline",
 		run:        runB3,

@@ -26,7 +26,34 @@ func dumpArray(xa *xarray.XArray) string {
 // erases them, while readers load index 191 and search marked entries up
 // to it. No reader may get an internal entry.
 func runB2(r *run) func() {
-	xa := r.newXArray(xarray.VariantSingleSiblingHop)
+	return runSiblingRace(r, xarray.VariantSingleSiblingHop, func(xa *xarray.XArray) {
+		if e := xa.Load(191); e.IsInternal() {
+			r.report("xa_load returned an internal entry: "+e.String(),
+				fmt.Sprintf("xa_load(191) = %v\n%s", e, dumpArray(xa)))
+		}
+	})
+}
+
+// runFindMarkedSibling is runB2's race met by a marked walk: a reader's
+// xa_find(mark 1) lands on a marked offset that the writer's
+// xa_store_range is turning into a sibling, and before 7e060df04f56
+// xas_find_marked returns that sibling.
+func runFindMarkedSibling(r *run) func() {
+	return runSiblingRace(r, xarray.VariantFindMarkedSiblings, func(xa *xarray.XArray) {
+		index := uint64(129)
+		if e := xa.Find(&index, 191, xarray.Mark1); e.IsInternal() {
+			r.report("xa_find (marked) returned an internal entry: "+e.String(),
+				fmt.Sprintf("xa_find(129..191, mark 1) = %v at %d\n%s", e, index, dumpArray(xa)))
+		}
+	})
+}
+
+// runSiblingRace has a writer re-lay multi-index entries of growing order
+// that end at 191, marking each, while readers run read on the array;
+// the array is built with variant (the buggy form's, unless the run is
+// fixed).
+func runSiblingRace(r *run, variant xarray.Variant, read func(xa *xarray.XArray)) func() {
+	xa := r.newXArray(variant)
 	item := xarray.MkPointer(0x1000)
 	xa.Store(192, item)
 	xa.Store(128, item)
@@ -45,17 +72,7 @@ func runB2(r *run) func() {
 	})
 	for range 2 * r.cfg.Goroutines {
 		r.goWorker(func(rng *rand.Rand) {
-			r.loop(func() {
-				if e := xa.Load(191); e.IsInternal() {
-					r.report("xa_load returned an internal entry: "+e.String(),
-						fmt.Sprintf("xa_load(191) = %v\n%s", e, dumpArray(xa)))
-				}
-				index := uint64(129)
-				if e := xa.Find(&index, 191, xarray.Mark1); e.IsInternal() {
-					r.report("xa_find (marked) returned an internal entry: "+e.String(),
-						fmt.Sprintf("xa_find(129..191, mark 1) = %v at %d\n%s", e, index, dumpArray(xa)))
-				}
-			})
+			r.loop(func() { read(xa) })
 		})
 	}
 	return func() {

@@ -31,7 +31,9 @@ func (as *AddressSpace) addFolio(f folio.Folio, index uint64) (xarray.Entry, err
 	}
 	order, nr := f.Order(), f.NrPages()
 	xas := xarray.NewStateOrder(as.pages, index, order)
+	as.setUpdate(&xas)
 	as.prepareAdd(f, index, &xas)
+	first, last := f.Index(), f.Index()+nr-1
 
 	var shadow, allocedShadow xarray.Entry
 	allocedOrder := 0
@@ -72,12 +74,16 @@ func (as *AddressSpace) addFolio(f folio.Folio, index uint64) (xarray.Entry, err
 				}
 				if stored {
 					shadow = old
+					as.checkShadowsLocked(first, last, "refault")
 				}
 			}
 			if stored {
 				xas.Store(f.Entry())
 				if xas.Error() == nil {
 					as.nrpages.Add(int64(nr))
+					if old != xarray.Null {
+						as.forgetShadowsLocked(first, last)
+					}
 				}
 			}
 		}
@@ -109,7 +115,9 @@ func (as *AddressSpace) addFolio(f folio.Folio, index uint64) (xarray.Entry, err
 func (as *AddressSpace) addFolio61(f folio.Folio, index uint64) (xarray.Entry, error) {
 	order, nr := f.Order(), f.NrPages()
 	xas := xarray.NewStateOrder(as.pages, index, order)
+	as.setUpdate(&xas)
 	as.prepareAdd(f, index, &xas)
+	first, last := f.Index(), f.Index()+nr-1
 
 	var shadow xarray.Entry
 	for {
@@ -130,6 +138,7 @@ func (as *AddressSpace) addFolio61(f folio.Folio, index uint64) (xarray.Entry, e
 		if xas.Error() == nil {
 			if old != xarray.Null {
 				shadow = old
+				as.checkShadowsLocked(first, last, "refault")
 				// The entry may have been split before we got the lock.
 				if cur = as.pages.GetOrder(xas.Index()); cur > int(order) {
 					xas.Split(old, uint(cur))
@@ -139,6 +148,9 @@ func (as *AddressSpace) addFolio61(f folio.Folio, index uint64) (xarray.Entry, e
 			xas.Store(f.Entry())
 			if xas.Error() == nil {
 				as.nrpages.Add(int64(nr))
+				if old != xarray.Null {
+					as.forgetShadowsLocked(first, last)
+				}
 			}
 		}
 		xas.Unlock()

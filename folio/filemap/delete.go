@@ -9,12 +9,16 @@ import (
 
 // deleteLocked is page_cache_delete: replace the locked folio f by shadow
 // (a workingset value entry, or Null) over its whole range and clear its
-// mapping. The i_pages lock is held.
+// mapping. A shadow goes into the ledger. The i_pages lock is held.
 func (as *AddressSpace) deleteLocked(f folio.Folio, shadow xarray.Entry) {
 	f.BugOn(!f.Locked(), "deleting an unlocked folio from the page cache")
 	xas := xarray.NewStateOrder(as.pages, f.Index(), f.Order())
+	as.setUpdate(&xas)
 	xas.Store(shadow)
 	xas.InitMarks()
+	if shadow != xarray.Null {
+		as.recordShadowLocked(f.Index(), f.NrPages(), shadow)
+	}
 	f.SetMapping(0)
 	as.nrpages.Add(-int64(f.NrPages()))
 }
@@ -27,17 +31,6 @@ func (as *AddressSpace) RemoveFolio(f folio.Folio) {
 	as.deleteLocked(f, xarray.Null)
 	as.pages.Unlock()
 	f.PutRefs(int32(f.NrPages()))
-}
-
-// shadowEntry is workingset_eviction: a value entry that records when the
-// folio was evicted, for refault detection.
-func (as *AddressSpace) shadowEntry(f folio.Folio) xarray.Entry {
-	clock := as.evictions.Add(f.NrPages())
-	ws := uint64(0)
-	if f.Test(folio.PGWorkingset) {
-		ws = 1
-	}
-	return xarray.MkValue((clock<<1 | ws) & (1<<62 - 1))
 }
 
 // removeMapping is __remove_mapping: with the i_pages lock held, freeze
@@ -86,6 +79,7 @@ func (as *AddressSpace) deleteBatch(batch []folio.Folio) {
 	injectTruncate.Hit()
 	as.pages.Lock()
 	xas := xarray.NewState(as.pages, batch[0].Index())
+	as.setUpdate(&xas)
 	var total int64
 	i := 0
 	for e := xas.Find(^uint64(0)); e != xarray.Null; e = xas.NextEntry(^uint64(0)) {
@@ -158,13 +152,19 @@ func (as *AddressSpace) findLockEntries(start, end uint64, batch []folio.Folio,
 }
 
 // clearShadows removes the shadow entries in [start, end]
-// (truncate_folio_batch_exceptionals).
+// (truncate_folio_batch_exceptionals), each whole: a larger shadow that
+// straddles an end of the range goes too, as xas_store of NULL clears
+// every slot of the entry.
 func (as *AddressSpace) clearShadows(start, end uint64) {
 	as.pages.Lock()
 	xas := xarray.NewState(as.pages, start)
+	as.setUpdate(&xas)
 	for e := xas.Find(end); e != xarray.Null; e = xas.NextEntry(end) {
 		if e.IsValue() {
+			first, last := entryRange(&xas)
+			as.checkShadowsLocked(first, last, "truncate")
 			xas.Store(xarray.Null)
+			as.forgetShadowsLocked(first, last)
 		}
 	}
 	as.pages.Unlock()

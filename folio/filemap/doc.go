@@ -11,7 +11,13 @@
 //     GetReadBatch), then a mapping check under the folio lock (GetFolio);
 //   - removals hold the folio lock and the i_pages lock, and reclaim
 //     freezes the reference count before deleting (removeMapping), leaving
-//     a workingset shadow entry where the folio was;
+//     a workingset shadow entry where the folio was, which names its
+//     eviction (pack_shadow);
+//   - every State that changes i_pages carries the workingset update
+//     callback (mapping_set_update), which keeps the nodes that hold only
+//     shadow entries on their memmap's shadow-node list; the shrinker
+//     (ScanShadowNodes) frees such nodes, taking the i_pages lock only by
+//     trylock, as shadow_lru_isolate does;
 //   - adding a folio over a larger shadow entry splits the shadow first,
 //     with the nodes allocated outside the lock for exactly the entry and
 //     order seen under it (the v6.10 __filemap_add_folio);

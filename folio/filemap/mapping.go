@@ -72,6 +72,18 @@ type AddressSpace struct {
 
 	evictions *atomic.Uint64 // workingset clock shared by the memmap's files
 
+	// Workingset state, guarded by the i_pages lock (workingset.go):
+	// wsl is the memmap's shadow-node list, wsUpdate the update
+	// callback of the States that change i_pages, shadowNodes the
+	// file's nodes on the list by handle, shadows the ledger (the
+	// shadow the last eviction stored at each index), and onStale
+	// WithShadowCheck's function.
+	wsl         *shadowLRU
+	wsUpdate    func(xarray.Node)
+	shadowNodes map[uint32]*shadowNode
+	shadows     map[uint64]xarray.Entry
+	onStale     func(StaleShadow)
+
 	livelockAfter time.Duration
 	onLivelock    func(index uint64, e xarray.Entry, retries int)
 
@@ -163,6 +175,9 @@ func New(m *folio.Memmap, size uint64, opts ...Option) *AddressSpace {
 	}
 	as.size.Store(size)
 	as.evictions = m.EvictionClock()
+	as.wsUpdate = as.workingsetUpdateNode
+	as.shadowNodes = make(map[uint32]*shadowNode)
+	as.joinShadowLRU()
 	registry.Store(as.id, as)
 	return as
 }
@@ -178,7 +193,21 @@ func Lookup(mapping uint64) *AddressSpace {
 // Close truncates the whole file and forgets the AddressSpace.
 func (as *AddressSpace) Close() {
 	as.TruncateRange(0, ^uint64(0))
+	as.Discard()
+}
+
+// Discard forgets the AddressSpace without truncating it: it takes the
+// file's nodes off the shadow-node list, frees the tree's nodes
+// (xa_destroy) and unregisters the file. The folios the tree names are
+// left as they are. It is for a harness whose tree a bug may have left
+// corrupt; the i_pages lock must be free.
+func (as *AddressSpace) Discard() {
+	as.pages.Lock()
+	as.forgetShadowNodesLocked()
+	as.shadows = nil
+	as.pages.Unlock()
 	as.pages.Destroy()
+	as.leaveShadowLRU()
 	registry.Delete(as.id)
 }
 
@@ -197,11 +226,14 @@ func (as *AddressSpace) NrPages() int64 { return as.nrpages.Load() }
 // Size returns the file size in pages.
 func (as *AddressSpace) Size() uint64 { return as.size.Load() }
 
-// Check validates the page cache under its lock: the XArray's own
-// invariants; every slot names a live folio of this mapping that contains
-// the index, with at least one page-cache reference per page and no
-// poison; value entries are shadows; nrpages equals the pages of the
-// folios present. It returns the first problem found.
+// Check validates the page cache under its lock. It checks the XArray's
+// own invariants. Every slot names a live folio of this mapping that
+// contains the index, with at least one page-cache reference per page
+// and no poison. Every value entry is the shadow that the last eviction
+// at its index stored, and no such shadow is missing. Each node is on
+// the shadow-node list exactly when workingset_update_node's rule puts
+// it there. nrpages equals the pages of the folios present. It returns
+// the first problem found.
 func (as *AddressSpace) Check() error {
 	as.pages.Lock()
 	defer as.pages.Unlock()
@@ -209,16 +241,34 @@ func (as *AddressSpace) Check() error {
 		return err
 	}
 	var pages int64
+	var values uint64
+	nodes := make(map[uint32]xarray.Node)
 	xas := xarray.NewState(as.pages, 0)
 	for e := xas.Find(^uint64(0)); e != xarray.Null; e = xas.NextEntry(^uint64(0)) {
+		for n := xas.Node(); n.Valid(); n = n.Parent() {
+			if _, ok := nodes[n.Handle()]; ok {
+				break
+			}
+			nodes[n.Handle()] = n
+		}
+		idx := xas.Index()
 		if e.IsValue() {
+			first, last := entryRange(&xas)
+			for i := first; ; i++ {
+				if want := as.shadows[i]; want != e {
+					return fmt.Errorf("%v", StaleShadow{File: as.id, Index: i, Found: e, Want: want, Path: "check"})
+				}
+				values++
+				if i == last {
+					break
+				}
+			}
 			continue
 		}
 		if !e.IsPointer() {
-			return fmt.Errorf("page cache %d: index %#x holds %v", as.id>>2, xas.Index(), e)
+			return fmt.Errorf("page cache %d: index %#x holds %v", as.id>>2, idx, e)
 		}
 		f := as.m.FromEntry(e)
-		idx := xas.Index()
 		switch {
 		case f.Poisoned():
 			return fmt.Errorf("page cache %d: index %#x names a freed folio\n%v", as.id>>2, idx, f)
@@ -237,7 +287,7 @@ func (as *AddressSpace) Check() error {
 	if n := as.nrpages.Load(); n != pages {
 		return fmt.Errorf("page cache %d: nrpages %d but the folios present hold %d pages", as.id>>2, n, pages)
 	}
-	return nil
+	return as.checkWorkingsetLocked(nodes, values)
 }
 
 var errStop = errors.New("stop")
