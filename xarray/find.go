@@ -294,16 +294,18 @@ func (xas *State) FindConflict() Entry {
 // Null and internal entries, siblings included: it is not for arrays
 // with multi-index entries. The index wraps from the largest to 0.
 func (xas *State) Next() Entry {
-	// Written to stay within the inliner's budget: the step inside a
-	// leaf is a handful of instructions, as the kernel's inline xas_next.
-	n := nodeAt(xas.node)
-	off := xas.offset + 1
-	if xas.node < firstHandle || off == chunkSize || uint8(n.hdr.Load()) != 0 {
-		return xas.nextSlow()
+	// The step inside a leaf is a handful of instructions, as the
+	// kernel's inline xas_next; everything else is nextSlow. xas.node is
+	// a handle only past firstHandle, and the mmap slab does not exist
+	// before the first node is allocated, so it is checked first.
+	if off := xas.offset + 1; xas.node >= firstHandle && off != chunkSize {
+		if n := nodeAt(xas.node); uint8(n.hdr.Load()) == 0 {
+			xas.index++
+			xas.offset = off
+			return Entry(n.slots[off&chunkMask].Load())
+		}
 	}
-	xas.index++
-	xas.offset = off
-	return Entry(n.slots[off&chunkMask].Load())
+	return xas.nextSlow()
 }
 
 // nextSlow is __xas_next.
