@@ -30,6 +30,7 @@ type reproFlagValues struct {
 	out        string
 	kernel     string
 	kernels    bool
+	matrix     bool
 }
 
 func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
@@ -45,7 +46,8 @@ func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
 	fs.BoolVar(&v.table, "table", false, "run every scenario (or the one named) over --seeds seeds, buggy and fixed, and print the detection table")
 	fs.IntVar(&v.seeds, "seeds", 20, "with --table: seeds per buggy variant, from --seed on")
 	fs.StringVar(&v.out, "o", "", "with --table: also write the table as Markdown to this `file`")
-	fs.StringVar(&v.kernel, "kernel", "", "run the scenario's fixed form as this kernel `release` ("+strings.Join(kernel.Names(), ", ")+"); implies --variant fixed")
+	fs.StringVar(&v.kernel, "kernel", "", "run the scenario's fixed form as this kernel `release` ("+strings.Join(kernel.Names(), ", ")+"); implies --variant fixed; with --matrix, a comma-separated list")
+	fs.BoolVar(&v.matrix, "matrix", false, "run every real-bug scenario (or the one named) as every release (or the --kernel list) and print releases × bugs")
 	fs.BoolVar(&v.kernels, "kernels", false, "print the kernel releases --kernel takes and the behaviours each has, as a Markdown table")
 	fs.Usage = func() {
 		fmt.Fprintf(w, `Usage:
@@ -55,6 +57,7 @@ func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
 	xabench repro SCENARIO [--variant buggy|fixed] [--duration 10s] [--seed N] [--goroutines N] [--inject=true]
 	xabench repro SCENARIO --kernel RELEASE [--duration 10s] [--seed N] [--goroutines N] [--inject=true]
 	xabench repro --table [SCENARIO] [--seeds 20] [--seed 1] [--variant buggy|fixed] [--duration 10s] [--inject=true] [-o FILE]
+	xabench repro --matrix [SCENARIO] [--kernel R1,R2,...] [--duration 5s] [--seed 1] [-o FILE]
 
 Runs a model of a kernel page-cache bug, buggy or fixed, until a violation
 is found or the time is up. Flags may come before or after SCENARIO.
@@ -74,6 +77,14 @@ to --duration, with race windows widened unless --inject=false, and prints
 how many seeds detected the bug and how soon. A SCENARIO restricts it to
 that scenario, and --variant to that variant's rows. Its exit status is 1
 if a fixed variant found a violation.
+
+--matrix runs each scenario of a bug fixed upstream (not the protocol
+breaks) as each release, its fixed form with that release's profile, for up
+to --duration (5s unless set) with seed --seed, and prints releases × bugs:
+caught (time to detect) or clean (how long it ran). Each bug should be
+caught from the first release that has it to the last without its fix and
+clean elsewhere; cells that disagree are marked "!" and listed with their
+violation and replay line, and make the exit status 1.
 
 Flags:
 
@@ -102,18 +113,21 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		name = pos[0]
 	}
 	if v.list {
-		if name != "" || v.table || v.kernels || isSet(fs, "kernel") {
-			return usageError(fs, "--list takes no scenario, no --table, no --kernel and no --kernels")
+		if name != "" || v.table || v.kernels || v.matrix || isSet(fs, "kernel") {
+			return usageError(fs, "--list takes no scenario, no --table, no --matrix, no --kernel and no --kernels")
 		}
 		listScenarios(stdout)
 		return 0
 	}
 	if v.kernels {
-		if name != "" || v.table || isSet(fs, "kernel") {
-			return usageError(fs, "--kernels takes no scenario, no --table and no --kernel")
+		if name != "" || v.table || v.matrix || isSet(fs, "kernel") {
+			return usageError(fs, "--kernels takes no scenario, no --table, no --matrix and no --kernel")
 		}
 		fmt.Fprint(stdout, kernel.Markdown())
 		return 0
+	}
+	if v.matrix {
+		return matrixMain(ctx, fs, v, name, stdout, stderr)
 	}
 	var prof *kernel.Profile
 	if isSet(fs, "kernel") {
