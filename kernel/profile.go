@@ -122,6 +122,10 @@ type Behaviour struct {
 	// Modelled says that the model can run both forms and the profiles
 	// select them. When false, every profile runs the model's one form.
 	Modelled bool
+	// AsKernel says, for a behaviour that is not Modelled because it did
+	// not change, that the model's one form is the kernel's (the table
+	// then says so instead of "not modelled").
+	AsKernel bool
 	Note     string // one line
 }
 
@@ -163,13 +167,13 @@ var behaviours = []Behaviour{
 	},
 	{
 		Name: "update_node counting", KernelFunction: "xas_store / update_node",
-		Commit: "-", Modelled: false,
+		Commit: "-", Modelled: false, AsKernel: true,
 		Note: "same per-slot formula in every release, and every profile runs it, nr_values drift included; " +
 			"xarray.VariantExactNrValues is a correction that no profile sets",
 	},
 	{
 		Name: "preallocation chain", KernelFunction: "xas_split_alloc / xas_alloc / xas_nomem / xas_destroy",
-		Commit: "-", Modelled: false,
+		Commit: "-", Modelled: false, AsKernel: true,
 		Note: "same discipline in every release, and every profile runs it: xas_alloc drops the rest of the chain " +
 			"(counted by XArray.PreallocLeaked); v6.15's xas_try_split (3fec86f8aa8c) uses at most one node",
 	},
@@ -190,7 +194,7 @@ var behaviours = []Behaviour{
 	},
 	{
 		Name: "workingset shadow nodes", KernelFunction: "workingset_update_node / shadow_lru_isolate",
-		Commit: "-", Modelled: false,
+		Commit: "-", Modelled: false, AsKernel: true,
 		Note: "same rule in every release (list_lru API changed about v6.8); modelled in every profile by filemap's update callback, per-memmap shadow-node list and shrinker",
 	},
 }
@@ -277,6 +281,9 @@ func Markdown() string {
 
 func variantName(r Behaviour) string {
 	if !r.Modelled {
+		if r.AsKernel {
+			return "as the kernel, in every profile"
+		}
 		return "not modelled"
 	}
 	var names []string

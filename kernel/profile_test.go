@@ -38,6 +38,10 @@ func TestProfilesFollowTable(t *testing.T) {
 		if p.XArray&breaks != 0 || p.Filemap&(filemap.VariantNoReloadCheck|filemap.VariantSplitNoFreeze) != 0 {
 			t.Errorf("%s has a protocol-break variant", p)
 		}
+		// A correction of the kernel is no release's behaviour.
+		if p.XArray&xarray.VariantExactNrValues != 0 {
+			t.Errorf("%s has the nr_values correction, which no kernel has", p)
+		}
 	}
 }
 
