@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,6 +51,18 @@ type Config struct {
 	// was not written for.
 	XArrayVariant  xarray.Variant
 	FilemapVariant filemap.Variant
+	// KeepGoing keeps the run going after a violation, for its whole
+	// Duration, as far as the model stays usable (a worker that hit a
+	// kernel BUG is gone, and others may wait on a lock it held), and
+	// counts what it finds by class (Result.ByClass): the symptom chain
+	// a kernel would show after the first corruption.
+	KeepGoing bool
+}
+
+// ClassCount is how often a run reported one class of violation.
+type ClassCount struct {
+	N     int64         // reports of the class
+	First time.Duration // from the start of the run to the first of them
 }
 
 // kernelName is the name of cfg.Kernel, or "" if none is set.
@@ -99,6 +112,9 @@ type Result struct {
 	Violations  int64      // all violations reported, the first included
 	First       *Violation // nil when the run was clean
 	Interrupted bool       // Config.Context ended the run before its time
+	// ByClass counts the violations by class (ViolationClass), with
+	// Config.KeepGoing; nil otherwise.
+	ByClass map[string]ClassCount
 }
 
 // Clean reports whether the run found nothing.
@@ -117,6 +133,7 @@ type run struct {
 	found    atomic.Int64
 	mu       sync.Mutex
 	first    *Violation
+	byClass  map[string]ClassCount // with Config.KeepGoing; guarded by mu
 	wg       sync.WaitGroup
 	workers  atomic.Uint64
 	stuck    bool        // workers never came back: leave the objects alone
@@ -238,13 +255,61 @@ func (r *run) op() { r.ops.Add(1) }
 // report records a violation; the first one stops the run.
 func (r *run) report(kind, report string) {
 	r.found.Add(1)
+	after := time.Since(r.start)
 	r.mu.Lock()
 	if r.first == nil {
-		r.first = &Violation{Kind: kind, Report: report, After: time.Since(r.start),
+		r.first = &Violation{Kind: kind, Report: report, After: after,
 			Scenario: r.scenario, Variant: r.variant, Kernel: r.cfg.kernelName(), Seed: r.cfg.Seed}
+	}
+	if r.cfg.KeepGoing {
+		if r.byClass == nil {
+			r.byClass = map[string]ClassCount{}
+		}
+		c := r.byClass[ViolationClass(kind)]
+		if c.N == 0 {
+			c.First = after
+		}
+		c.N++
+		r.byClass[ViolationClass(kind)] = c
+		r.mu.Unlock()
+		return
 	}
 	r.mu.Unlock()
 	r.stop.Store(true)
+}
+
+// ViolationClass sorts a violation's Kind into the classes of symptom a
+// kernel would show: "movable_ops page found", "poisoned page found",
+// "folio of another mapping", "!folio_contains", "stale or lost shadow",
+// "validator", "bad_page", "list corruption", "kernel BUG", "livelock",
+// or, for any other, the Kind up to its first colon.
+func ViolationClass(kind string) string {
+	switch {
+	case strings.Contains(kind, "movable_ops page"):
+		return "movable_ops page found"
+	case strings.Contains(kind, "poisoned page"):
+		return "poisoned page found"
+	case strings.Contains(kind, "folio of another mapping"):
+		return "folio of another mapping"
+	case strings.Contains(kind, "folio_contains"):
+		return "!folio_contains"
+	case strings.Contains(kind, "shadow entry"):
+		return "stale or lost shadow"
+	case strings.HasPrefix(kind, "invariant broken"):
+		return "validator"
+	case strings.HasPrefix(kind, "bad_page"):
+		return "bad_page"
+	case strings.Contains(kind, "list corruption") || strings.HasPrefix(kind, "shadow-node shrinker"):
+		return "list corruption"
+	case strings.HasPrefix(kind, "kernel BUG"):
+		return "kernel BUG"
+	case strings.HasPrefix(kind, "livelock"):
+		return "livelock"
+	}
+	if i := strings.Index(kind, ":"); i > 0 {
+		return kind[:i]
+	}
+	return kind
 }
 
 // violated reports whether a violation has been found.
@@ -362,6 +427,6 @@ func (s *Scenario) Run(variant string, cfg Config) (Result, error) {
 		close(progressDone)
 	}
 	return Result{Scenario: s.Name, Variant: variant, Kernel: cfg.kernelName(), Seed: cfg.Seed, Elapsed: time.Since(r.start),
-		Ops: r.ops.Load(), Violations: r.found.Load(), First: r.first,
-		Interrupted: r.cut.Load() && r.first == nil}, nil
+		Ops: r.ops.Load(), Violations: r.found.Load(), First: r.first, ByClass: r.byClass,
+		Interrupted: r.cut.Load() && (r.first == nil || cfg.KeepGoing)}, nil
 }

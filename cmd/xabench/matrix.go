@@ -247,3 +247,73 @@ func writeMatrixMarkdown(w io.Writer, o matrixOptions, cells [][]matrixCell) {
 	fmt.Fprintln(w)
 	writeFindings(w, o, cells)
 }
+
+// reproKeepGoing runs s with stress.Config.KeepGoing over v.seeds seeds
+// and prints the violations by class: how many seeds met each, how many
+// reports, and how soon the first came (the median over the seeds that
+// met it).
+func reproKeepGoing(ctx context.Context, stdout, stderr io.Writer, s *stress.Scenario, v *reproFlagValues, prof *kernel.Profile) int {
+	type agg struct {
+		seeds int
+		n     int64
+		first []time.Duration
+	}
+	classes := map[string]*agg{}
+	var ops int64
+	clean := 0
+	for i := range v.seeds {
+		seed := v.seed + uint64(i)
+		res, err := s.Run(v.variant, stress.Config{Duration: v.duration, Seed: seed, Goroutines: v.goroutines,
+			Inject: v.inject, Context: ctx, Kernel: prof, KeepGoing: true,
+			Progress: progressLine(stderr, fmt.Sprintf("%s %s%s seed %d", s.Name, v.variant, asKernel(prof), seed))})
+		clearLine(stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "xabench repro: %v\n", err)
+			return 2
+		}
+		if res.Interrupted {
+			return tableInterrupted(stderr)
+		}
+		ops += res.Ops
+		if res.Clean() {
+			clean++
+		}
+		for c, n := range res.ByClass {
+			a := classes[c]
+			if a == nil {
+				a = &agg{}
+				classes[c] = a
+			}
+			a.seeds++
+			a.n += n.N
+			a.first = append(a.first, n.First)
+		}
+	}
+	what := s.Name + " " + v.variant + asKernel(prof)
+	fmt.Fprintf(stdout, "%s, kept going for %v a seed over seeds %d..%d (%d ops a seed); %d of %d seeds clean\n\n",
+		what, v.duration, v.seed, v.seed+uint64(v.seeds)-1, ops/int64(v.seeds), clean, v.seeds)
+	if len(classes) == 0 {
+		fmt.Fprintln(stdout, "no violation")
+		return 0
+	}
+	names := make([]string, 0, len(classes))
+	for c := range classes {
+		names = append(names, c)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if d := classes[b].seeds - classes[a].seeds; d != 0 {
+			return d
+		}
+		return strings.Compare(a, b)
+	})
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "class\tseeds\treports\tfirst (median)")
+	for _, c := range names {
+		a := classes[c]
+		slices.Sort(a.first)
+		fmt.Fprintf(tw, "%s\t%d/%d\t%d\t%s\n", c, a.seeds, v.seeds, a.n, roundDetection(a.first[len(a.first)/2]))
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "\n(reports: every violation the checkers reported, so a broken invariant that a validator meets again and again counts each time)\n")
+	return 1
+}

@@ -31,6 +31,7 @@ type reproFlagValues struct {
 	kernel     string
 	kernels    bool
 	matrix     bool
+	keepGoing  bool
 }
 
 func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
@@ -47,6 +48,7 @@ func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
 	fs.IntVar(&v.seeds, "seeds", 20, "with --table: seeds per buggy variant, from --seed on")
 	fs.StringVar(&v.out, "o", "", "with --table: also write the table as Markdown to this `file`")
 	fs.StringVar(&v.kernel, "kernel", "", "run the scenario's fixed form as this kernel `release` ("+strings.Join(kernel.Names(), ", ")+"); implies --variant fixed; with --matrix, a comma-separated list")
+	fs.BoolVar(&v.keepGoing, "keep-going", false, "keep running after the first violation for the whole --duration and count violations by class (with --seeds N: over N seeds)")
 	fs.BoolVar(&v.matrix, "matrix", false, "run every real-bug scenario (or the one named) as every release (or the --kernel list) and print releases × bugs")
 	fs.BoolVar(&v.kernels, "kernels", false, "print the kernel releases --kernel takes and the behaviours each has, as a Markdown table")
 	fs.Usage = func() {
@@ -57,6 +59,7 @@ func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
 	xabench repro SCENARIO [--variant buggy|fixed] [--duration 10s] [--seed N] [--goroutines N] [--inject=true]
 	xabench repro SCENARIO --kernel RELEASE [--duration 10s] [--seed N] [--goroutines N] [--inject=true]
 	xabench repro --table [SCENARIO] [--seeds 20] [--seed 1] [--variant buggy|fixed] [--duration 10s] [--inject=true] [-o FILE]
+	xabench repro SCENARIO --keep-going [--kernel RELEASE | --variant buggy] [--seeds 1] [--duration 10s]
 	xabench repro --matrix [SCENARIO] [--kernel R1,R2,...] [--duration 5s] [--seed 1] [-o FILE]
 
 Runs a model of a kernel page-cache bug, buggy or fixed, until a violation
@@ -77,6 +80,14 @@ to --duration, with race windows widened unless --inject=false, and prints
 how many seeds detected the bug and how soon. A SCENARIO restricts it to
 that scenario, and --variant to that variant's rows. Its exit status is 1
 if a fixed variant found a violation.
+
+--keep-going runs SCENARIO for the whole --duration however often it finds
+a violation, as far as the model stays usable, and prints the violations by
+class (movable_ops page found, folio of another mapping, !folio_contains,
+validator, bad_page, list corruption, kernel BUG, ...): the chain of
+symptoms the first corruption leads to. With --seeds N it runs seeds --seed
+to --seed+N-1 and counts over them. Its exit status is 1 if anything was
+found.
 
 --matrix runs each scenario of a bug fixed upstream (not the protocol
 breaks) as each release, its fixed form with that release's profile, for up
@@ -153,7 +164,21 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if v.variant != stress.Buggy && v.variant != stress.Fixed {
 		return usageError(fs, "--variant %q: want %s or %s", v.variant, stress.Buggy, stress.Fixed)
 	}
-	if !v.table {
+	if v.keepGoing {
+		if v.table {
+			return usageError(fs, "--keep-going does not combine with --table")
+		}
+		if isSet(fs, "o") {
+			return usageError(fs, "-o needs --table or --matrix")
+		}
+		if rc := mustBeAtLeast(fs, "seeds", v.seeds, 1); rc >= 0 {
+			return rc
+		}
+		if !isSet(fs, "seeds") {
+			v.seeds = 1
+		}
+	}
+	if !v.table && !v.keepGoing {
 		for _, f := range []string{"seeds", "o"} {
 			if isSet(fs, f) {
 				return usageError(fs, "-%s needs --table", f)
@@ -193,6 +218,9 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if s == nil {
 		return usageError(fs, "name a scenario, or use --list or --table")
+	}
+	if v.keepGoing {
+		return reproKeepGoing(ctx, stdout, stderr, s, v, prof)
 	}
 	res, err := s.Run(v.variant, stress.Config{
 		Duration:   v.duration,
