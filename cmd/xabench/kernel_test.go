@@ -56,3 +56,13 @@ func TestReproKernels(t *testing.T) {
 		t.Errorf("repro --kernels printed:\n%s\nwant kernel.Markdown()", out.String())
 	}
 }
+
+// xabench stress --kernel runs every scenario as that release; an unknown
+// release is a usage error.
+func TestStressKernelUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"stress", "--kernel", "v9.9"}, &out, &errOut); code != 2 ||
+		!strings.Contains(errOut.String(), "not a release") {
+		t.Fatalf("exit %d, want 2 naming the releases; stderr:\n%s", code, errOut.String())
+	}
+}

@@ -469,35 +469,49 @@ func reproTable(ctx context.Context, stdout, stderr io.Writer, t tableOptions) i
 	return status
 }
 
-func newStressFlags(w io.Writer) (*flag.FlagSet, *time.Duration, *uint64) {
-	var (
-		total time.Duration
-		seed  uint64
-	)
+// stressFlagValues are the flags of xabench stress.
+type stressFlagValues struct {
+	total  time.Duration
+	seed   uint64
+	kernel string
+}
+
+func newStressFlags(w io.Writer) (*flag.FlagSet, *stressFlagValues) {
+	v := &stressFlagValues{}
 	fs := flag.NewFlagSet("stress", flag.ContinueOnError)
 	fs.SetOutput(w)
-	fs.DurationVar(&total, "duration", 90*time.Second, "total time, shared between the scenarios (positive)")
-	fs.Uint64Var(&seed, "seed", 1, "the runs' seed")
+	fs.DurationVar(&v.total, "duration", 90*time.Second, "total time, shared between the scenarios (positive)")
+	fs.Uint64Var(&v.seed, "seed", 1, "the runs' seed")
+	fs.StringVar(&v.kernel, "kernel", "", "run everything as this kernel `release` ("+strings.Join(kernel.Names(), ", ")+"; default mainline)")
 	fs.Usage = func() {
-		fmt.Fprintf(w, "Usage:\n\n\txabench stress [--duration 90s] [--seed N]\n\n")
-		fmt.Fprintf(w, "Runs every scenario's fixed variant and every plain workload, sharing\nthe duration, with race windows widened. Exit status: 0 clean, 1 violation,\n2 usage, 130 interrupted.\n\nFlags:\n\n")
+		fmt.Fprintf(w, "Usage:\n\n\txabench stress [--duration 90s] [--seed N] [--kernel RELEASE]\n\n")
+		fmt.Fprintf(w, "Runs every scenario's fixed variant and every plain workload, sharing\nthe duration, with race windows widened; with --kernel, as that release\n(a release that lacks a fix shows its bug). Exit status: 0 clean,\n1 violation, 2 usage, 130 interrupted.\n\nFlags:\n\n")
 		fs.PrintDefaults()
 	}
-	return fs, &total, &seed
+	return fs, v
 }
 
 func stressFlags(w io.Writer) *flag.FlagSet {
-	fs, _, _ := newStressFlags(w)
+	fs, _ := newStressFlags(w)
 	return fs
 }
 
 func stressMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs, total, seed := newStressFlags(stderr)
+	fs, v := newStressFlags(stderr)
+	total, seed := &v.total, &v.seed
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
 	if code := mustBePositive(fs, "duration", *total); code >= 0 {
 		return code
+	}
+	var prof *kernel.Profile
+	if isSet(fs, "kernel") {
+		p, err := kernel.Lookup(v.kernel)
+		if err != nil {
+			return usageError(fs, "--kernel %q: not a release (have %s)", v.kernel, strings.Join(kernel.Names(), ", "))
+		}
+		prof = &p
 	}
 	all := append(stress.Scenarios(), stress.Workloads()...)
 	// At least a nanosecond each: a zero Duration would mean the
@@ -510,7 +524,7 @@ func stressMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		ran++
 		res, err := s.Run(stress.Fixed, stress.Config{Duration: each, Seed: *seed, Inject: true, Context: ctx,
-			Progress: progressLine(stderr, s.Name+" fixed")})
+			Kernel: prof, Progress: progressLine(stderr, s.Name+" fixed"+asKernel(prof))})
 		clearLine(stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "xabench stress: %v\n", err)
