@@ -321,7 +321,13 @@ func ktWalk(t *testing.T, xas *State, pause bool, limit int, check func(e Entry,
 	return count
 }
 
-// T18 check_pause.
+// T18 check_pause. The first part (orders 0..63 from 1, walked with and
+// without xas_pause) is in every release's test. c9ba5249ef8b (v6.14),
+// which made xas_pause align the index down to the node's shift before
+// stepping past the entry, added the rest: the reverse layout, and the
+// walk with pauses from an index inside its first entry. Only that last
+// walk depends on the fix; v6.1 to v6.13 (VariantPauseUnmasked) are
+// checked for the entry they miss.
 func TestCheckPause(t *testing.T) {
 	xa := ktNew(t, 0)
 	xas := NewState(xa, 0)
@@ -352,7 +358,8 @@ func TestCheckPause(t *testing.T) {
 
 	xa.Destroy()
 
-	// Reverse: order 63 at 0, order 62 at 2^63, ..., order 0 at ULONG_MAX.
+	// Reverse: order 63 at 0, order 62 at 2^63, ..., order 1 at
+	// ULONG_MAX-3 and order 0 at ULONG_MAX-1.
 	index = 0
 	for order := orderLimit - 1; order >= 0; order-- {
 		if old := storeOrder(t, xa, index, uint(order), mkIndex(index)); old != Null {
@@ -374,12 +381,31 @@ func TestCheckPause(t *testing.T) {
 		t.Fatalf("xas_for_each saw %d entries, want %d", n, orderLimit)
 	}
 
-	// Test unaligned index: 1, inside the order-63 entry. At the last
-	// entry xas_pause wraps the index to 0 and must go to XAS_BOUNDS.
+	// Test unaligned index: 1, inside the order-63 entry. Each pause
+	// resumes at the first index of the next entry, and the walk sees
+	// all 64 entries (v6.14 on). Before c9ba5249ef8b the start's low
+	// bit survives every pause, so the walk resumes one past the start
+	// of each entry: harmless while the next entry has more than one
+	// index, but the pause after the order-1 entry at ULONG_MAX-3
+	// resumes at ULONG_MAX, past the last entry (order 0 at
+	// ULONG_MAX-1), and the walk ends with 63.
 	index = 0
+	want, resumedAt := orderLimit, uint64(0)
+	if oldRelease(VariantPauseUnmasked) {
+		want = orderLimit - 1
+	}
 	xas.Set(1 % (uint64(1) << (orderLimit - 1)))
-	if n := ktWalk(t, &xas, true, orderLimit, reverse); n != orderLimit {
-		t.Fatalf("xas_for_each from 1 with xas_pause saw %d entries, want %d", n, orderLimit)
+	n := ktWalk(t, &xas, true, orderLimit, func(e Entry, count int) {
+		reverse(e, count)
+		resumedAt = xas.Index() // the walk pauses after this
+	})
+	if n != want {
+		t.Fatalf("xas_for_each from 1 with xas_pause saw %d entries, want %d (release variants %#x)",
+			n, want, uint32(releaseVariant()))
+	}
+	if oldRelease(VariantPauseUnmasked) && resumedAt != ktMax-2 {
+		t.Fatalf("before c9ba5249ef8b the walk should find its last entry (order 1 at ULONG_MAX-3) at ULONG_MAX-2, "+
+			"one past its start; found it at %#x", resumedAt)
 	}
 
 	xa.Destroy()

@@ -16,13 +16,15 @@ import (
 // ktMax is ULONG_MAX.
 const ktMax = uint64(math.MaxUint64)
 
-// ktNew returns a new array for one kernel check. If the check fails
-// before it reaches finish, the array is destroyed anyway (and its lock
-// released if a failed assertion left it held), so that one failure does
-// not leave nodes in use and fail every later test's finish.
+// ktNew returns a new array for one kernel check, with the variants of
+// the release the tests run as (-xarray.variant) and then opts. If the
+// check fails before it reaches finish, the array is destroyed anyway
+// (and its lock released if a failed assertion left it held), so that
+// one failure does not leave nodes in use and fail every later test's
+// finish.
 func ktNew(t testing.TB, flags Flags, opts ...Option) *XArray {
 	t.Helper()
-	xa := New(flags, opts...)
+	xa := newRelease(flags, opts...)
 	t.Cleanup(func() {
 		if !t.Failed() {
 			return

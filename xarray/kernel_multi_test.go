@@ -369,7 +369,9 @@ func TestCheckGetOrder(t *testing.T) {
 
 // T13 check_xas_get_order: the same through xas_load + xas_get_order.
 //
-// Shrunk as TestCheckGetOrder.
+// Shrunk as TestCheckGetOrder. xas_get_order and this check came with
+// a4864671ca0b (v6.10); State.GetOrder, as every function of the model,
+// exists under every profile, and no release variant changes it.
 func TestCheckXasGetOrder(t *testing.T) {
 	xa := ktNew(t, 0)
 	xas := NewState(xa, 0)
@@ -426,6 +428,8 @@ func ktConflictOnce(t *testing.T, xas *State, want Entry, order uint, what strin
 
 // T14 check_xas_conflict_get_order: xas_get_order inside
 // xas_for_each_conflict, for sub-ranges and a super-range of an entry.
+// Also from a4864671ca0b (v6.10); it runs under every profile, as
+// TestCheckXasGetOrder does.
 func TestCheckXasConflictGetOrder(t *testing.T) {
 	xa := ktNew(t, 0)
 	xas := NewState(xa, 0)

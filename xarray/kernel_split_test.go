@@ -15,6 +15,28 @@ import (
 // smaller new order, at index 0, 1 << order and 3 << order:
 // check_split_1 (xas_split_alloc + xas_split) and check_split_2
 // (6.15: xas_try_split).
+//
+// Which release's test says what:
+//   - check_split_1's loads and mark 0 are in every release's test.
+//   - Its mark 1 count came with 2a0774c2886d (v6.9, node_mark_slots).
+//     The test as that commit wrote it re-stores the pieces one index
+//     each (__xa_store), which leaves a child node's marks as xas_split
+//     set them. The newer form this port follows re-stores each piece
+//     at its order (xas_set_order, then xas_store), whose
+//     xas_squash_marks folds marks on sibling slots into the canonical
+//     one: so the count after the stores holds in every release, and
+//     the difference shows right after xas_split. ktSplitMarks (added)
+//     checks the marks there, in their v6.1 and v6.6 form too
+//     (VariantSplitMarksAllSlots).
+//   - check_split_2 came with xas_try_split (3fec86f8aa8c, v6.15). No
+//     older release has the function; the model's TrySplit is the
+//     v6.15 one in every profile (it marks canonical slots whatever
+//     VariantSplitMarksAllSlots says), so the check runs under every
+//     profile.
+//   - No release's test splits an entry of order 2 * XA_CHUNK_SHIFT,
+//     the case whose xas_split_alloc guard 97db889b961e (v6.14)
+//     tightened; ktCheckSplitGuard (added) checks it, in its v6.1 to
+//     v6.13 form too (VariantSplitAllocLoose).
 func TestCheckSplit(t *testing.T) {
 	f := NewFaults(23)
 	xa := ktNew(t, 0, WithFaults(f))
@@ -31,7 +53,116 @@ func TestCheckSplit(t *testing.T) {
 			ktCheckSplit2(t, xa, f, 3<<order, order, newOrder)
 		}
 	}
+	ktCheckSplitGuard(t, xa, 0)
+	ktCheckSplitGuard(t, xa, 3)
 	finish(t, xa)
+}
+
+// ktSplitMarks (added to check_split_1) walks mark 1 right after
+// xas_split, before the pieces are re-stored: xas_for_each_marked from
+// index finds the 2^(order-newOrder) pieces, none internal (v6.9 on).
+// Before 2a0774c2886d (VariantSplitMarksAllSlots) a child node that
+// xas_split installs gets the mark in all 64 slots (node_mark_all), and
+// a split into pieces of more than one slot puts siblings among them:
+// the walk yields every slot of the entry, 2^order, and all but the
+// 2^(order-newOrder) canonical ones are sibling entries. A split in
+// place (no child node) marks canonical slots in every release. Lock
+// held.
+func ktSplitMarks(t *testing.T, xa *XArray, index uint64, order, newOrder uint) {
+	t.Helper()
+	pieces := 1 << (order - newOrder)
+	wantSiblings := 0
+	childNodes := newOrder/chunkShift < order/chunkShift
+	if oldRelease(VariantSplitMarksAllSlots) && childNodes && newOrder%chunkShift != 0 {
+		wantSiblings = 1<<order - pieces
+	}
+	xas := NewState(xa, index)
+	entries, siblings := 0, 0
+	ktRCU(xa, func() {
+		for e := xas.FindMarked(ktMax, Mark1); e != Null; e = xas.NextMarked(ktMax, Mark1) {
+			switch {
+			case e.IsSibling():
+				siblings++
+			case e == ktXA && xas.Index()&(uint64(1)<<newOrder-1) == 0:
+				entries++
+			default:
+				t.Fatalf("index %d order %d -> %d: marked walk after xas_split returned %v at %d",
+					index, order, newOrder, e, xas.Index())
+			}
+			if entries+siblings > 1<<order {
+				t.Fatalf("index %d order %d -> %d: marked walk after xas_split goes on past %d entries",
+					index, order, newOrder, 1<<order)
+			}
+		}
+	})
+	if entries != pieces || siblings != wantSiblings {
+		t.Fatalf("index %d order %d -> %d: marked walk after xas_split: %d pieces and %d siblings, want %d and %d "+
+			"(release variants %#x)", index, order, newOrder, entries, siblings, pieces, wantSiblings, uint32(releaseVariant()))
+	}
+}
+
+// ktCheckSplitGuard (added) splits an entry of order 12 into entries of
+// newOrder < 6: two new levels, one more than xas_split_alloc supports.
+// Since 97db889b961e (v6.14) its guard (xa_shift + 12 <= order) refuses:
+// ENOMEM, nothing preallocated, the entry whole. Before it
+// (VariantSplitAllocLoose, guard <) the split gets one node, and
+// xas_split installs it one level down only: 64 >> newOrder entries of
+// order newOrder + 6, each with the entry's marks; in v6.1 and v6.6
+// (VariantSplitMarksAllSlots) the node's sibling slots are marked too,
+// and the marked walk yields them.
+func ktCheckSplitGuard(t *testing.T, xa *XArray, newOrder uint) {
+	t.Helper()
+	const order = 2 * chunkShift
+	storeOrder(t, xa, 0, order, ktXA)
+	xa.SetMark(0, Mark1)
+
+	xas := NewStateOrder(xa, 0, newOrder)
+	xas.SplitAlloc(ktXA, order)
+	gotOrder := order
+	if !oldRelease(VariantSplitAllocLoose) {
+		if err := xas.Error(); err != ErrNoMemory || xas.alloc != 0 {
+			t.Fatalf("xas_split_alloc order %d -> %d: error %v, node %d preallocated; want ErrNoMemory (ENOMEM) and none",
+				order, newOrder, err, xas.alloc)
+		}
+	} else {
+		if err := xas.Error(); err != nil || xas.alloc == 0 || nodeAt(xas.alloc).parentNode() != 0 {
+			t.Fatalf("xas_split_alloc order %d -> %d before 97db889b961e: error %v, chain %d; want one node",
+				order, newOrder, err, xas.alloc)
+		}
+		ktLocked(xa, func() { xas.Split(ktXA, order) })
+		gotOrder = int(newOrder) + chunkShift
+	}
+	ktCheck(t, xa, "after the split of two levels")
+	for _, i := range []uint64{0, 1, 1<<order - 1} {
+		if got := xa.GetOrder(i); got != gotOrder {
+			t.Fatalf("split order %d -> %d: GetOrder(%d) = %d, want %d (release variants %#x)",
+				order, newOrder, i, got, gotOrder, uint32(releaseVariant()))
+		}
+	}
+	wantSiblings := 0
+	if gotOrder != order && oldRelease(VariantSplitMarksAllSlots) && newOrder != 0 {
+		wantSiblings = chunkSize - chunkSize>>newOrder
+	}
+	found, siblings := 0, 0
+	for _, e := range xa.Marked(Mark1) {
+		switch {
+		case e.IsSibling():
+			siblings++
+		case e == ktXA:
+			found++
+		default:
+			t.Fatalf("split order %d -> %d: marked walk yields %v", order, newOrder, e)
+		}
+		if found+siblings > chunkSize {
+			t.Fatalf("split order %d -> %d: marked walk goes on past %d entries", order, newOrder, chunkSize)
+		}
+	}
+	if want := 1 << (order - gotOrder); found != want || siblings != wantSiblings {
+		t.Fatalf("split order %d -> %d: the marked walk yields %d entries and %d siblings, want %d and %d (release variants %#x)",
+			order, newOrder, found, siblings, want, wantSiblings, uint32(releaseVariant()))
+	}
+	xas.Destroy()
+	xa.Destroy()
 }
 
 // ktSplitStores re-stores every piece of the split entry with its own
@@ -104,6 +235,7 @@ func ktCheckSplit1(t *testing.T, xa *XArray, f *Faults, index uint64, order, new
 	ktNoAlloc(t, f, "xas_split and the stores of the pieces", func() {
 		ktLocked(xa, func() {
 			xas.Split(ktXA, order)
+			ktSplitMarks(t, xa, index, order, newOrder)
 			ktSplitStores(t, &xas, index, order, newOrder)
 		})
 	})

@@ -4,6 +4,7 @@ package xarray
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -28,7 +29,46 @@ func stressFor(short time.Duration) time.Duration {
 	return short
 }
 
+// release is the kernel release that the port of test_xarray.c (ktNew),
+// the ports of tools/testing/radix-tree (stress_test.go), the fuzz model
+// (fuzzOps) and the linearizability checks (linTest) build their arrays
+// as (newRelease): one kernel.Profile's XArray variants, for example
+//
+//	go test ./xarray -run 'TestCheck|FuzzOps' -args -xarray.variant=0x79
+//
+// for v6.1. Zero, the default, is mainline. This package cannot name the
+// profiles (package kernel imports it); kernel/xarray_profiles_test.go
+// runs these tests under every profile, with the profile's own value.
+var release = flag.Uint("xarray.variant", 0, "run the kernel ports, the fuzz model and the linearizability checks as the release with these Variant bits (a kernel.Profile's XArray)")
+
+// releaseVariants are the Variant bits that a release can have: the
+// protocol breaks and the nr_values correction are no release's.
+const releaseVariants = VariantSingleSiblingHop | VariantSplitMarksAllSlots | VariantSplitAllocLoose |
+	VariantFindMarkedSiblings | VariantPauseUnmasked
+
+// releaseVariant returns the release the tests run as.
+func releaseVariant() Variant { return Variant(*release) }
+
+// oldRelease reports whether the release the tests run as has the old
+// form of behaviour v: whether it predates v's commit.
+func oldRelease(v Variant) bool { return releaseVariant()&v != 0 }
+
+// exactVariant is an Option that gives the array exactly v, whatever the
+// release the tests run as: for the tests that compare variants.
+func exactVariant(v Variant) Option { return func(xa *XArray) { xa.variant = v } }
+
+// newRelease is New for the tests that run as the release: the
+// release's variants, then opts.
+func newRelease(flags Flags, opts ...Option) *XArray {
+	return New(flags, append([]Option{WithVariant(releaseVariant())}, opts...)...)
+}
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if *release&^uint(releaseVariants) != 0 {
+		fmt.Fprintf(os.Stderr, "-xarray.variant=%#x: only release variants (%#x) are allowed\n", *release, uint32(releaseVariants))
+		os.Exit(2)
+	}
 	slabAtStart = slabLimit.Load()
 	if os.Getenv(refuseSlabEnv) != "" {
 		cache.grow = refuseSlab

@@ -8,7 +8,9 @@ package xarray
 // the multiorder iteration tests and races (iteration_race, load_race)
 // and idr_find_test. Each runs for stressFor(2s) by default (a quarter of
 // that with -short, longer with -xarray.long) and joins every goroutine
-// it starts before it returns.
+// it starts before it returns. Their arrays are the release's that
+// -xarray.variant names (newRelease); TestLoadRace says for which
+// releases its checks hold.
 //
 // The kernel's tests store struct item pointers and free them with
 // call_rcu. Here an item is a record of mtPool, named by a pointer entry
@@ -28,6 +30,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -395,7 +398,7 @@ func mtNumCPU() int { return max(2, runtime.GOMAXPROCS(0)) }
 func TestRegression1(t *testing.T) {
 	d := stressFor(2 * time.Second)
 	watchdog.Start(t, d+watchdog.Default)
-	xa := New(0)
+	xa := newRelease(0)
 	pool := mtNewPool(xa.Domain(), 1<<16)
 	s := mtNewStop()
 	var walks, retries, rounds atomic.Int64
@@ -458,7 +461,7 @@ func TestRegression1(t *testing.T) {
 // propagated into a new node when the tree grows. Single thread.
 
 func TestRegression2(t *testing.T) {
-	xa := New(0)
+	xa := newRelease(0)
 	check := func(step string) {
 		t.Helper()
 		if err := xa.Check(); err != nil {
@@ -558,7 +561,7 @@ func TestRegression2(t *testing.T) {
 // held during the walk, as in the kernel test).
 
 func TestRegression3(t *testing.T) {
-	xa := New(0)
+	xa := newRelease(0)
 	ptr0, ptr1 := MkPointer(1), MkPointer(2)
 	want := map[uint64]Entry{0: ptr0, 1: ptr1}
 	dom := xa.Domain()
@@ -711,7 +714,7 @@ func TestRegression3(t *testing.T) {
 func TestRegression4(t *testing.T) {
 	d := stressFor(2 * time.Second)
 	watchdog.Start(t, d+watchdog.Default)
-	xa := New(0)
+	xa := newRelease(0)
 	obj0, obj1 := MkPointer(0x1000), MkPointer(0x1001)
 	if _, err := xa.Store(0, obj0); err != nil {
 		t.Fatal(err)
@@ -817,7 +820,7 @@ func mtItemInsert(xa *XArray, pool *mtPool, index uint64, maxOrder uint) {
 }
 
 func mtIterationCheck(t *testing.T, maxOrder uint, d time.Duration) {
-	xa := New(0)
+	xa := newRelease(0)
 	dom := xa.Domain()
 	pool := mtNewPool(dom, 1<<16)
 	s := mtNewStop()
@@ -910,7 +913,7 @@ func mtIterationCheck(t *testing.T, maxOrder uint, d time.Duration) {
 func TestIterationCheck2(t *testing.T) {
 	d := stressFor(2 * time.Second)
 	watchdog.Start(t, d+watchdog.Default)
-	xa := New(0)
+	xa := newRelease(0)
 	if _, err := xa.Store(100, MkValue(100)); err != nil {
 		t.Fatal(err)
 	}
@@ -972,7 +975,7 @@ func TestIterationCheck2(t *testing.T) {
 // from every start below 256 over entries of mixed orders.
 
 func TestMultiorderIteration(t *testing.T) {
-	xa := New(0)
+	xa := newRelease(0)
 	index := []uint64{0, 2, 4, 8, 16, 32, 34, 36, 64, 72, 128}
 	order := []uint{1, 1, 2, 3, 4, 1, 0, 1, 3, 0, 7}
 	for i := range index {
@@ -1022,7 +1025,7 @@ func TestMultiorderIteration(t *testing.T) {
 // orders, then tag_tagged_items with batches, with exact counts.
 
 func TestMultiorderTaggedIteration(t *testing.T) {
-	xa := New(0)
+	xa := newRelease(0)
 	index := []uint64{0, 2, 4, 16, 32, 40, 64, 72, 128}
 	order := []uint{1, 0, 2, 4, 3, 1, 3, 0, 7}
 	tagIndex := []uint64{0, 4, 16, 40, 64, 72, 128}
@@ -1118,7 +1121,7 @@ func TestMultiorderTaggedIteration(t *testing.T) {
 func TestMultiorderIterationRace(t *testing.T) {
 	d := stressFor(2 * time.Second)
 	watchdog.Start(t, d+watchdog.Default)
-	xa := New(0)
+	xa := newRelease(0)
 	dom := xa.Domain()
 	pool := mtNewPool(dom, 1<<16)
 	s := mtNewStop()
@@ -1278,14 +1281,32 @@ func mtLoadRace(xa *XArray, budget time.Duration, workers int) (bad Entry, how s
 	return bad, how, found, mtLoadRaceCounts{rounds.Load(), loads.Load(), finds.Load()}
 }
 
+// TestLoadRace is multiorder.c's load_race. The test came with
+// cbc02854331e (v6.6; 6.1.53), whose xas_descend follows siblings in a
+// loop: v6.1.0 (VariantSingleSiblingHop) returns sibling entries from
+// xa_load here, so under that release the test skips;
+// TestLoadRaceVariant61 checks that it does. The marked xa_find came
+// with 7e060df04f56 (v6.14), which made xas_find_marked skip a sibling:
+// before it (VariantFindMarkedSiblings) a sibling from xa_find is the
+// release's own behaviour, and is logged, not failed. It did not show
+// in five 3 s runs on 2 CPUs (the mark word must be read before a
+// racing store turns the slot into a sibling, and the slot after);
+// package stress's find-marked-sibling scenario catches it.
 func TestLoadRace(t *testing.T) {
+	if oldRelease(VariantSingleSiblingHop) {
+		t.Skip("load_race came with cbc02854331e (v6.6, 6.1.53): v6.1.0's xas_descend returns siblings here " +
+			"(TestLoadRaceVariant61 checks that)")
+	}
 	d := stressFor(2 * time.Second)
 	watchdog.Start(t, d+watchdog.Default)
-	xa := New(0)
+	xa := newRelease(0)
 	bad, how, found, n := mtLoadRace(xa, d, 4*mtNumCPU())
-	if found {
+	switch {
+	case found && oldRelease(VariantFindMarkedSiblings) && bad.IsSibling() && strings.HasPrefix(how, "Find"):
+		t.Logf("load_race: %s: a sibling from xas_find_marked, as before 7e060df04f56 (v6.14)", how)
+	case found:
 		t.Errorf("load_race: %s (entry %v)", how, bad)
-	} else {
+	default:
 		for _, c := range []mtCount{{"creator rounds", n.rounds}, {"loads", n.loads}, {"finds", n.finds}} {
 			if c.n <= 0 {
 				t.Errorf("no progress: %d %s", c.n, c.what)
@@ -1353,7 +1374,7 @@ func TestIdrFindTest(t *testing.T) {
 }
 
 func mtIdrFindTest(t *testing.T, anchor, throbber uint32, d time.Duration) {
-	xa := New(FlagAlloc)
+	xa := newRelease(FlagAlloc)
 	if id, err := xa.Alloc(MkValue(uint64(anchor)), Limit{anchor, anchor}); err != nil || id != anchor {
 		t.Fatalf("Alloc(anchor %d) = %d, %v", anchor, id, err)
 	}

@@ -5,7 +5,10 @@ package xarray
 // Specifications of the kernel-release variants: each test runs one
 // scenario under mainline (the zero Variant) and under the variant, and
 // asserts both what mainline does and the old behaviour the variant
-// selects (kernel/releases.md, behaviours 2, 3, 4a and 4b).
+// selects (kernel/releases.md, behaviours 2, 3, 4a and 4b). Each array
+// gets exactly its case's variants (exactVariant), whatever release
+// -xarray.variant names; kernel/behaviour_tests_test.go lists these
+// tests under the behaviours they tell apart.
 
 import (
 	"errors"
@@ -62,7 +65,7 @@ func TestVariantSplitMarksAllSlots(t *testing.T) {
 		{"6.1", VariantSplitMarksAllSlots, math.MaxUint64, 48},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			xa := ktNew(t, 0, WithVariant(tc.v))
+			xa := ktNew(t, 0, exactVariant(tc.v))
 			leaf := splitMarkedOrder6(t, xa)
 			if got := leaf.marks[Mark0].Load(); got != tc.word {
 				t.Errorf("leaf Mark0 word = %#x, want %#x", got, tc.word)
@@ -114,7 +117,7 @@ func TestVariantSplitAllocLoose(t *testing.T) {
 		{"6.13", VariantSplitAllocLoose, nil, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			xa := ktNew(t, 0, WithVariant(tc.v))
+			xa := ktNew(t, 0, exactVariant(tc.v))
 			storeOrder(t, xa, 0, 12, variantEntry)
 			xa.SetMark(0, Mark0)
 
@@ -179,7 +182,7 @@ func TestVariantFindMarkedSiblings(t *testing.T) {
 		{"6.1", VariantSplitMarksAllSlots | VariantFindMarkedSiblings, 1, mkSibling(0)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			xa := ktNew(t, 0, WithVariant(tc.v))
+			xa := ktNew(t, 0, exactVariant(tc.v))
 			splitMarkedOrder6(t, xa)
 			xas := NewState(xa, 0)
 			var first, second Entry
@@ -221,7 +224,7 @@ func TestVariantPauseUnmasked(t *testing.T) {
 		{"6.13", VariantPauseUnmasked, 164, 4095},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			xa := ktNew(t, 0, WithVariant(tc.v))
+			xa := ktNew(t, 0, exactVariant(tc.v))
 			storeIndex(t, xa, 4095)
 			storeOrder(t, xa, 64, 6, variantEntry)
 			storeIndex(t, xa, 130)
