@@ -20,15 +20,107 @@ func (as *AddressSpace) AddFolio(f folio.Folio, index uint64) (xarray.Entry, err
 	return shadow, nil
 }
 
-// addFolio is __filemap_add_folio as fixed in v6.10 (6758c1128ceb): the
-// conflict and its order are read under the lock, and nodes for
-// splitting a larger shadow are allocated outside the lock for exactly
-// the (shadow, order) pair seen, then used only if the same pair is still
-// there; otherwise they are destroyed.
+// addFolio is __filemap_add_folio as of v6.15 (200a89c159a7) and in
+// mainline: everything happens under the lock. The conflict walk gives
+// the shadow old and its order; a larger shadow is split with
+// xas_try_split step by step, each step taking the piece that holds
+// index down to the lowest order one step allows
+// (xas_try_split_min_order), but not below the folio's: in place to the
+// lowest order of its node's level, or, from there, to one order less in
+// a new node. A step needs one node at most, allocated under the lock
+// (GFP_NOWAIT), and if that fails the lock is dropped, xas_nomem
+// allocates it, and the whole add starts again. Only the piece of the
+// shadow that holds index is split: the rest stays as shadows of the
+// orders the steps left. The steps of a failed attempt stay done.
+//
+// As in v6.15 and the mainline tree modelled, the State keeps the order
+// of the step that failed when the add starts again, so the next
+// conflict walk and the store cover that order's range, not the folio's:
+// if the shadow went meanwhile, the folio is stored over the whole of
+// that range. (A later tree sets the folio's order again after
+// xas_nomem; no profile models it.)
 func (as *AddressSpace) addFolio(f folio.Folio, index uint64) (xarray.Entry, error) {
-	if as.variant&VariantAddFolio61 != 0 {
+	switch {
+	case as.variant&VariantAddFolio61 != 0:
 		return as.addFolio61(f, index)
+	case as.variant&VariantAddFolioSplitAlloc != 0:
+		return as.addFolioSplitAlloc(f, index)
 	}
+	forder, nr := f.Order(), f.NrPages()
+	xas := xarray.NewStateOrder(as.pages, index, forder)
+	as.setUpdate(&xas)
+	as.prepareAdd(f, index, &xas)
+	first, last := f.Index(), f.Index()+nr-1
+
+	var shadow xarray.Entry
+	for {
+		order := -1
+		var old xarray.Entry
+
+		injectAddLock.Hit()
+		xas.Lock()
+		for e := xas.FindConflict(); e != xarray.Null; e = xas.FindConflict() {
+			old = e
+			if !e.IsValue() {
+				xas.SetErr(ErrExists)
+				break
+			}
+			// A larger entry is the first and only conflict.
+			if order == -1 {
+				order = xas.GetOrder()
+			}
+		}
+		if xas.Error() == nil && old != xarray.Null && order > 0 && order > int(forder) {
+			trySplitShadow(&xas, index, old, uint(order), forder)
+		}
+		if xas.Error() == nil {
+			if old != xarray.Null {
+				shadow = old
+				as.checkShadowsLocked(first, last, "refault")
+			}
+			xas.Store(f.Entry())
+			if xas.Error() == nil {
+				as.nrpages.Add(int64(nr))
+				if old != xarray.Null {
+					as.forgetShadowsLocked(first, last)
+				}
+			}
+		}
+		xas.Unlock()
+		if !xas.Nomem() {
+			break
+		}
+	}
+	return as.finishAdd(f, &xas, shadow)
+}
+
+// trySplitShadow is the split loop of __filemap_add_folio (v6.15): it
+// splits the shadow old, of the given order, that holds index, with one
+// xas_try_split per step, until the piece that holds index has order
+// forder; then the State is reset, at order forder, for the store. On an
+// error it returns at once, with the State at the order of the step that
+// failed. The i_pages lock is held.
+func trySplitShadow(xas *xarray.State, index uint64, old xarray.Entry, order, forder uint) {
+	splitOrder := max(forder, xarray.TrySplitMinOrder(order))
+	for order > forder {
+		xas.SetOrder(index, splitOrder)
+		xas.TrySplit(old, order)
+		if xas.Error() != nil {
+			return
+		}
+		order = splitOrder
+		splitOrder = max(xarray.TrySplitMinOrder(splitOrder), forder)
+	}
+	xas.Reset()
+}
+
+// addFolioSplitAlloc is __filemap_add_folio from v6.10 to v6.14
+// (VariantAddFolioSplitAlloc), as fixed by 6758c1128ceb: the conflict
+// and its order are read under the lock, and nodes for splitting a
+// larger shadow to the folio's order at once are allocated outside the
+// lock for exactly the (shadow, order) pair seen, then used only if the
+// same pair is still there; otherwise they are destroyed.
+func (as *AddressSpace) addFolioSplitAlloc(f folio.Folio, index uint64) (xarray.Entry, error) {
 	order, nr := f.Order(), f.NrPages()
 	xas := xarray.NewStateOrder(as.pages, index, order)
 	as.setUpdate(&xas)

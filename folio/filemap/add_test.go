@@ -144,10 +144,11 @@ func cacheLargeShadow(t *testing.T, as *AddressSpace) xarray.Entry {
 
 // TestAddFolioSplitsLargeShadow: adding a small folio over a larger
 // shadow entry splits the shadow (the v6.10 __filemap_add_folio path of
-// bugs.md B1): the other indices keep shadow entries.
+// bugs.md B1, VariantAddFolioSplitAlloc, which splits it to the folio's
+// order at once): the other indices keep shadow entries.
 func TestAddFolioSplitsLargeShadow(t *testing.T) {
 	e := newEnv(t, 1<<12)
-	as := e.file(1 << 10)
+	as := e.file(1<<10, WithVariant(VariantAddFolioSplitAlloc))
 	shadow := cacheLargeShadow(t, as)
 	xa := as.Pages()
 
@@ -230,11 +231,13 @@ func TestAddFolioLargeOverLargeShadow(t *testing.T) {
 
 // TestAddFolioNoMemory: when the XArray cannot allocate nodes even
 // outside the lock, AddFolio fails with ErrNoMemory and leaves the folio
-// as it was given and the page cache as it was.
+// as it was given and the page cache as it was. That is the v6.10 add
+// (VariantAddFolioSplitAlloc); v6.15's leaves the shadow split in part
+// (TestAddFolioNoMemoryKeepsSplits).
 func TestAddFolioNoMemory(t *testing.T) {
 	e := newEnv(t, 1<<12)
 	xf := xarray.NewFaults(1)
-	as := e.file(1<<20, WithXArrayOptions(xarray.WithFaults(xf)))
+	as := e.file(1<<20, WithVariant(VariantAddFolioSplitAlloc), WithXArrayOptions(xarray.WithFaults(xf)))
 	shadow := cacheLargeShadow(t, as)
 	add(t, as, 0, 600)
 

@@ -172,8 +172,9 @@ func (as *AddressSpace) clearShadows(start, end uint64) {
 
 // TruncateRange removes every folio and shadow entry that lies in the
 // page range [start, end] (truncate_inode_pages_range). A large folio
-// that straddles an end of the range is split to single pages and the
-// pages in the range removed; if it cannot be split it stays.
+// that straddles an end of the range is split (truncatePartialFolio) and
+// the pieces that lie in the range are removed; if it cannot be split it
+// stays, and so does a piece that still straddles an end.
 func (as *AddressSpace) TruncateRange(start, end uint64) {
 	as.InvalidateLock.Lock()
 	defer as.InvalidateLock.Unlock()
@@ -201,13 +202,58 @@ func (as *AddressSpace) truncate(start, end uint64, splitPartial bool) {
 	}
 	for _, f := range partial {
 		first, last := max(start, f.Index()), min(end, f.Index()+f.NrPages()-1)
-		split := splitPartial && as.Split(f, 0) == nil
+		split := splitPartial && as.splitPartialFolio(f, first, last)
 		f.Unlock()
 		f.Put()
 		if split {
 			as.truncate(first, last, false)
 		}
 	}
+}
+
+// splitPartialFolio is the split of truncate_inode_partial_folio: it
+// splits the locked large folio f, on which the caller holds a
+// reference, so that the part [first, last] of the truncated range that
+// lies in it is made of whole folios, and reports whether the split
+// succeeded.
+//
+// As of v6.15 (7460b470a131) the split is non-uniform (folio_split, as
+// try_folio_split does it for a page-cache folio): f is split at first,
+// into the fewest folios of which one starts there. Then, if the range
+// ends inside f, the folio that now holds f's page for last+1 is found
+// by that page (page_folio), referenced and trylocked, and if it is
+// still large and still this file's it is split at that page too. The
+// result of the second split does not matter: a piece that still
+// straddles the range stays. When the range runs to the end of f there
+// is no second split (66f28ffb38cc, in v6.15: the page after the range
+// lies outside f). Under VariantTruncateUniformSplit, as before v6.15,
+// f is split uniformly to single pages (split_folio).
+func (as *AddressSpace) splitPartialFolio(f folio.Folio, first, last uint64) bool {
+	if as.variant&VariantTruncateUniformSplit != 0 {
+		return as.Split(f, 0) == nil
+	}
+	index, pfn, nr := f.Index(), f.PFN(), f.NrPages()
+	if as.SplitAt(f, first, 0) != nil {
+		return false
+	}
+	if last+1 == index+nr {
+		return true
+	}
+	page := pfn + uint32(last+1-index)
+	g := as.m.PageFolio(page)
+	if !g.TryGet() {
+		return true
+	}
+	if g.Order() > 0 && g.TryLock() {
+		if g.Order() > 0 && g.Mapping() == as.id {
+			// At the page's index in g: if g no longer holds
+			// the page, the split refuses, as folio_split does.
+			as.SplitAt(g, g.Index()+uint64(page-g.PFN()), 0)
+		}
+		g.Unlock()
+	}
+	g.Put()
+	return true
 }
 
 // InvalidatePages drops the clean, unlocked, unused folios that lie

@@ -210,11 +210,13 @@ func TestTruncatePartial(t *testing.T) {
 	wantRange(t, as, 0, 1023, 9, false)
 
 	// A range inside one large folio: it is split and the range goes.
+	// (What the split leaves depends on the release: see
+	// truncate_split_test.go.)
 	as.TruncateRange(100, 200)
 	check(t, as)
-	wantRange(t, as, 0, 99, 0, false)
+	wantRange(t, as, 0, 99, -1, false)
 	wantRange(t, as, 100, 200, 0, true)
-	wantRange(t, as, 201, 511, 0, false)
+	wantRange(t, as, 201, 511, -1, false)
 	wantRange(t, as, 512, 1023, 9, false)
 	if as.NrPages() != 1024-101 {
 		t.Fatalf("nrpages %d", as.NrPages())
@@ -223,7 +225,7 @@ func TestTruncatePartial(t *testing.T) {
 	as.TruncateRange(300, 700)
 	check(t, as)
 	wantRange(t, as, 300, 700, 0, true)
-	wantRange(t, as, 701, 1023, 0, false)
+	wantRange(t, as, 701, 1023, -1, false)
 	// Folio boundaries: nothing to split.
 	as.TruncateRange(701, 1023)
 	check(t, as)

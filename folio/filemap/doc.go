@@ -18,9 +18,9 @@
 //     shadow entries on their memmap's shadow-node list; the shrinker
 //     (ScanShadowNodes) frees such nodes, taking the i_pages lock only by
 //     trylock, as shadow_lru_isolate does;
-//   - adding a folio over a larger shadow entry splits the shadow first,
-//     with the nodes allocated outside the lock for exactly the entry and
-//     order seen under it (the v6.10 __filemap_add_folio);
+//   - adding a folio over a larger shadow entry splits the part of the
+//     shadow that holds the index first, under the lock, one
+//     xas_try_split step at a time (the v6.15 __filemap_add_folio);
 //   - splits freeze the folio, split the entry over the frozen folio, and
 //     store each piece before unfreezing it.
 //
