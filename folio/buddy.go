@@ -21,7 +21,8 @@ var ErrNoMemory = xarray.ErrNoMemory
 // recently freed block is at the end and is handed out first.
 type zone struct {
 	mu        sync.Mutex
-	free      [orderMax + 1][]uint32
+	free      [orderLimit + 1][]uint32
+	maxOrder  int     // MAX_PAGE_ORDER (WithMaxPageOrder)
 	freeOrder []int8  // order of the free block headed by pfn, or -1
 	pos       []int32 // position of that head in free[order]
 	nrFree    int64   // free pages in the zone, pcp lists excluded
@@ -37,7 +38,7 @@ func (m *Memmap) initZone() {
 	}
 	for pfn := 1; pfn < n; {
 		o := 0
-		for o < orderMax && pfn&(1<<(o+1)-1) == 0 && pfn+1<<(o+1) <= n {
+		for o < z.maxOrder && pfn&(1<<(o+1)-1) == 0 && pfn+1<<(o+1) <= n {
 			o++
 		}
 		for i := pfn; i < pfn+1<<o; i++ {
@@ -75,7 +76,7 @@ func (z *zone) remove(pfn uint32) {
 // o, split down to o with the upper halves going back to the free lists
 // (expand). It returns 0 when there is none.
 func (z *zone) take(o int) uint32 {
-	for cur := o; cur <= orderMax; cur++ {
+	for cur := o; cur <= z.maxOrder; cur++ {
 		list := z.free[cur]
 		if len(list) == 0 {
 			continue
@@ -95,7 +96,7 @@ func (z *zone) take(o int) uint32 {
 // the buddy is free at the same order.
 func (z *zone) put(pfn uint32, o int) {
 	n := uint32(len(z.freeOrder))
-	for o < orderMax {
+	for o < z.maxOrder {
 		buddy := pfn ^ 1<<o
 		if buddy >= n || int(z.freeOrder[buddy]) != o {
 			break
@@ -120,9 +121,10 @@ func (m *Memmap) FreePages() int64 {
 }
 
 // FreeBlocks returns the number of free blocks of each order in the
-// zone (/proc/buddyinfo), per-CPU lists excluded.
-func (m *Memmap) FreeBlocks() [orderMax + 1]int {
-	var out [orderMax + 1]int
+// zone (/proc/buddyinfo), per-CPU lists excluded; the orders above
+// MAX_PAGE_ORDER have none.
+func (m *Memmap) FreeBlocks() [orderLimit + 1]int {
+	var out [orderLimit + 1]int
 	m.zone.mu.Lock()
 	for o := range out {
 		out[o] = len(m.zone.free[o])
@@ -207,8 +209,8 @@ func (m *Memmap) allocPages(order uint) uint32 {
 // Alloc allocates a folio of 1<<order pages with one reference
 // (folio_alloc). Its mapping, index and flags are clear.
 func (m *Memmap) Alloc(order uint) (Folio, error) {
-	if order > orderMax {
-		return Folio{}, fmt.Errorf("folio: Alloc(order %d): the largest order is %d", order, orderMax)
+	if order > uint(m.zone.maxOrder) {
+		return Folio{}, fmt.Errorf("folio: Alloc(order %d): the largest order is %d", order, m.zone.maxOrder)
 	}
 	pfn := m.allocPages(order)
 	if pfn == 0 {

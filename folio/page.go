@@ -84,7 +84,10 @@ const (
 // a tail keeps its head's pfn with tailBit.
 const (
 	tailBit  = 1 << 31
-	orderMax = 10 // MAX_PAGE_ORDER: the buddy allocator's largest block
+	orderMax = 10 // MAX_PAGE_ORDER by default (x86-64): the buddy allocator's largest block
+	// orderLimit is the largest MAX_PAGE_ORDER a memmap can have (see
+	// WithMaxPageOrder): 13, arm64's with 64 KiB pages.
+	orderLimit = 13
 )
 
 // A page's flags word holds the page flags in its low half and the
@@ -164,6 +167,17 @@ type Option func(*Memmap)
 // addition to counting and keeping it.
 func OnBadPage(fn func(report string)) Option { return func(m *Memmap) { m.onBad = fn } }
 
+// WithMaxPageOrder sets MAX_PAGE_ORDER, the order of the largest block
+// the buddy allocator hands out: 10 by default, as on x86-64; 13 models
+// arm64 with 64 KiB pages, where a PMD maps an order-13 folio. It panics
+// outside 0..13.
+func WithMaxPageOrder(o uint) Option {
+	if o > orderLimit {
+		panic(fmt.Sprintf("folio: WithMaxPageOrder(%d): the model's largest is %d", o, orderLimit))
+	}
+	return func(m *Memmap) { m.zone.maxOrder = int(o) }
+}
+
 // NewMemmap returns a memmap of n pages (DefaultPages if n <= 0), all
 // free in the buddy allocator except page frame 0.
 func NewMemmap(n int, opts ...Option) *Memmap {
@@ -174,6 +188,7 @@ func NewMemmap(n int, opts ...Option) *Memmap {
 		panic(fmt.Sprintf("folio: NewMemmap(%d): the model holds 2 to 1<<30 pages", n))
 	}
 	m := &Memmap{pages: newPages(n)}
+	m.zone.maxOrder = orderMax
 	for i := range m.wait {
 		m.wait[i].cond.L = &m.wait[i].mu
 	}
@@ -188,6 +203,9 @@ func NewMemmap(n int, opts ...Option) *Memmap {
 
 // Pages returns the number of page frames.
 func (m *Memmap) Pages() int { return len(m.pages) }
+
+// MaxPageOrder returns MAX_PAGE_ORDER: the largest order Alloc takes.
+func (m *Memmap) MaxPageOrder() uint { return uint(m.zone.maxOrder) }
 
 // mapIDs hands out mapping values; 1 is MovableOps.
 var mapIDs atomic.Uint64

@@ -36,23 +36,28 @@ var profiles = []Profile{
 		Release: "6.1.0, the base release (6.1.53 backported cbc02854331e, 6.1.113 the v6.10 __filemap_add_folio fix)",
 		XArray: xarray.VariantSingleSiblingHop | xarray.VariantSplitAllocLoose | xarray.VariantSplitMarksAllSlots |
 			xarray.VariantFindMarkedSiblings | xarray.VariantPauseUnmasked,
-		Filemap: filemap.VariantAddFolio61,
+		Filemap: filemap.VariantAddFolio61 | filemap.VariantTruncateUniformSplit |
+			filemap.VariantContigSibling | filemap.VariantContigNoAdvance | filemap.VariantMaxOrderPMD,
 	},
 	{
 		Name:    "v6.6",
 		Release: "6.6.0, the base release (6.6.54 backported the v6.10 __filemap_add_folio fix)",
 		XArray: xarray.VariantSplitAllocLoose | xarray.VariantSplitMarksAllSlots |
 			xarray.VariantFindMarkedSiblings | xarray.VariantPauseUnmasked,
-		Filemap: filemap.VariantAddFolio61,
+		Filemap: filemap.VariantAddFolio61 | filemap.VariantTruncateUniformSplit |
+			filemap.VariantContigSibling | filemap.VariantContigNoAdvance | filemap.VariantMaxOrderPMD,
 	},
 	{
 		Name:    "v6.10",
 		Release: "6.10.0",
 		XArray:  xarray.VariantSplitAllocLoose | xarray.VariantFindMarkedSiblings | xarray.VariantPauseUnmasked,
+		Filemap: filemap.VariantAddFolioSplitAlloc | filemap.VariantTruncateUniformSplit |
+			filemap.VariantContigSibling | filemap.VariantContigNoAdvance,
 	},
 	{
 		Name:    "v6.14",
 		Release: "6.14.0",
+		Filemap: filemap.VariantAddFolioSplitAlloc | filemap.VariantTruncateUniformSplit | filemap.VariantContigNoAdvance,
 	},
 	{
 		Name:    "v6.15",
@@ -153,7 +158,24 @@ var behaviours = []Behaviour{
 	{
 		Name: "pause masks the index", KernelFunction: "xas_pause",
 		Commit: "c9ba5249ef8b", FixedIn: "v6.14", XArray: xarray.VariantPauseUnmasked, Modelled: true,
-		Note: "before: an unaligned index survives the pause and the walk can skip an entry",
+		Note: "before: an unaligned index survives the pause and the walk can skip an entry (pause-unaligned-index: cachestat undercounts)",
+	},
+	{
+		Name: "contig stops at a sibling", KernelFunction: "filemap_get_folios_contig",
+		Commit: "c225c4f6056b", FixedIn: "v6.12", Filemap: filemap.VariantContigSibling, Modelled: true,
+		Note: "before: folio_try_get on a sibling entry met inside a large folio, a NULL pointer dereference (contig-sibling); " +
+			"the code came in v6.0 (35b471467f88), memfd_pin_folios (v6.11) was the first caller to meet it; 6.11.y backport",
+	},
+	{
+		Name: "contig steps over each folio", KernelFunction: "filemap_get_folios_contig",
+		Commit: "8ab1b1602396", FixedIn: "v6.15", Filemap: filemap.VariantContigNoAdvance, Modelled: true,
+		Note: "before: xas_next visits every index of a large folio and the batch holds the folio once per index visited; callers skip the repeats; 6.12.y backport",
+	},
+	{
+		Name: "page cache order at most 11", KernelFunction: "MAX_PAGECACHE_ORDER",
+		Commit: "099d90642a71, 1f789a45c3f1, 3390916aca7a", FixedIn: "v6.10", Filemap: filemap.VariantMaxOrderPMD, Modelled: true,
+		Note: "before: HPAGE_PMD_ORDER, 13 with 64 KiB pages, beyond what xas_split_alloc splits (max-pagecache-order); " +
+			"no effect with 4 KiB pages; 9fd154ba926b did the same for shmem (not modelled)",
 	},
 	{
 		Name: "add re-checks the split under the lock", KernelFunction: "__filemap_add_folio",
@@ -184,13 +206,15 @@ var behaviours = []Behaviour{
 	},
 	{
 		Name: "add splits with an xas_try_split loop", KernelFunction: "__filemap_add_folio",
-		Commit: "200a89c159a7", FixedIn: "v6.15", Modelled: false,
-		Note: "splits only the part of a shadow that holds the index, under the lock",
+		Commit: "200a89c159a7", IntroducedIn: "v6.10", FixedIn: "v6.15", Filemap: filemap.VariantAddFolioSplitAlloc, Modelled: true,
+		Note: "before: the whole shadow split at once with nodes from xas_split_alloc outside the lock; " +
+			"after: only the piece that holds the index, one node at most, under the lock; before v6.10 the 6.1 form runs (row above)",
 	},
 	{
 		Name: "truncate splits with folio_split", KernelFunction: "truncate_inode_partial_folio",
-		Commit: "7460b470a131", FixedIn: "v6.15", Modelled: false,
-		Note: "before: uniform split_folio; mainline later: folio_split_or_unmap",
+		Commit: "7460b470a131", FixedIn: "v6.15", Filemap: filemap.VariantTruncateUniformSplit, Modelled: true,
+		Note: "before: uniform split_folio to single pages; v6.15 also has 66f28ffb38cc (no second split at the folio's end); " +
+			"mainline's folio_split_or_unmap unmaps on failure (not modelled)",
 	},
 	{
 		Name: "workingset shadow nodes", KernelFunction: "workingset_update_node / shadow_lru_isolate",
@@ -297,6 +321,21 @@ func variantName(r Behaviour) string {
 	}
 	if r.Filemap&filemap.VariantSplitCurrentFolio != 0 {
 		names = append(names, "filemap.VariantSplitCurrentFolio")
+	}
+	if r.Filemap&filemap.VariantAddFolioSplitAlloc != 0 {
+		names = append(names, "filemap.VariantAddFolioSplitAlloc")
+	}
+	if r.Filemap&filemap.VariantTruncateUniformSplit != 0 {
+		names = append(names, "filemap.VariantTruncateUniformSplit")
+	}
+	if r.Filemap&filemap.VariantContigSibling != 0 {
+		names = append(names, "filemap.VariantContigSibling")
+	}
+	if r.Filemap&filemap.VariantContigNoAdvance != 0 {
+		names = append(names, "filemap.VariantContigNoAdvance")
+	}
+	if r.Filemap&filemap.VariantMaxOrderPMD != 0 {
+		names = append(names, "filemap.VariantMaxOrderPMD")
 	}
 	return strings.Join(names, ", ")
 }

@@ -46,6 +46,39 @@ const (
 	// VariantSplitNoFreeze is a protocol break: the uniform split does
 	// not freeze the folio's reference count.
 	VariantSplitNoFreeze
+	// VariantAddFolioSplitAlloc is __filemap_add_folio from v6.10 to
+	// v6.14, before 200a89c159a7 ("mm/filemap: use xas_try_split() in
+	// __filemap_add_folio()", v6.15): a larger shadow is split to the
+	// folio's order all at once by xas_split, with the nodes that
+	// xas_split_alloc allocated outside the lock for the (shadow, order)
+	// pair seen under it, the lock dropped and the pair re-checked.
+	// VariantAddFolio61 takes precedence over it.
+	VariantAddFolioSplitAlloc
+	// VariantTruncateUniformSplit is truncate_inode_partial_folio
+	// before 7460b470a131 ("mm/truncate: use folio_split() in truncate
+	// operation", v6.15): a large folio that the truncated range covers
+	// in part is split uniformly to single pages (split_folio) instead
+	// of non-uniformly at the range's ends (folio_split).
+	VariantTruncateUniformSplit
+	// VariantContigSibling is filemap_get_folios_contig before
+	// c225c4f6056b ("mm/filemap: fix filemap_get_folios_contig THP
+	// panic", v6.12): a sibling entry that xas_next returns inside a
+	// large folio goes to folio_try_get as if it were a folio, a NULL
+	// pointer dereference in the kernel, a panic here.
+	VariantContigSibling
+	// VariantContigNoAdvance is filemap_get_folios_contig before
+	// 8ab1b1602396 ("mm: fix filemap_get_folios_contig returning
+	// batches of identical folios", v6.15): after taking a folio the
+	// walk moves on by one index, not to the folio's end, so a large
+	// folio is taken again for each index of it that xas_next visits.
+	VariantContigNoAdvance
+	// VariantMaxOrderPMD is MAX_PAGECACHE_ORDER before 099d90642a71
+	// ("mm/filemap: make MAX_PAGECACHE_ORDER acceptable to xarray",
+	// v6.10, with 1f789a45c3f1 and 3390916aca7a): the largest page
+	// cache folio has the PMD order, WithMaxOrder's, instead of at most
+	// 11, the largest order xas_split_alloc can split. It matters only
+	// when that order is above 11: 13, with 64 KiB pages.
+	VariantMaxOrderPMD
 )
 
 // The race windows that stress runs can widen (see internal/inject).
@@ -109,9 +142,17 @@ func WithXArrayOptions(opts ...xarray.Option) Option {
 	return func(as *AddressSpace) { as.pages = xarray.New(0, opts...) }
 }
 
-// WithMaxOrder caps the order of the folios the read path allocates
-// (MAX_PAGECACHE_ORDER; 9 by default, at most 10).
-func WithMaxOrder(o uint) Option { return func(as *AddressSpace) { as.maxOrder = min(o, 10) } }
+// WithMaxOrder sets the largest order the read path gives a folio
+// before the caps (9 by default): PREFERRED_MAX_PAGECACHE_ORDER, which
+// is HPAGE_PMD_ORDER, 9 with 4 KiB pages and 13 with 64 KiB pages. The
+// file's folios are at most the memmap's MAX_PAGE_ORDER, and at most
+// maxXasOrder (MAX_PAGECACHE_ORDER) unless VariantMaxOrderPMD is set.
+func WithMaxOrder(o uint) Option { return func(as *AddressSpace) { as.maxOrder = o } }
+
+// maxXasOrder is MAX_XAS_ORDER: the largest order of an entry that
+// xas_split_alloc can split to order 0, one level of nodes below it
+// (XA_CHUNK_SHIFT * 2 - 1).
+const maxXasOrder = 11
 
 // WithLivelockTimeout makes a lookup that has been retrying for longer
 // than timeout, and at least livelockRetries times, report the slot it
@@ -169,6 +210,10 @@ func New(m *folio.Memmap, size uint64, opts ...Option) *AddressSpace {
 	as := &AddressSpace{m: m, id: folio.NewMappingID(), maxOrder: 9}
 	for _, o := range opts {
 		o(as)
+	}
+	as.maxOrder = min(as.maxOrder, m.MaxPageOrder())
+	if as.variant&VariantMaxOrderPMD == 0 {
+		as.maxOrder = min(as.maxOrder, maxXasOrder) // MAX_PAGECACHE_ORDER
 	}
 	if as.pages == nil {
 		as.pages = xarray.New(0)
