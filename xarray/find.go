@@ -188,6 +188,7 @@ func (xas *State) FindMarked(max uint64, m Mark) Entry {
 				continue
 			}
 		}
+		injectFindMarkedSlot.Hit()
 		e := n.slot(uint(xas.offset))
 		if e == Null && !(xas.xa.trackFree() && m == FreeMark) {
 			continue

@@ -772,6 +772,7 @@ func (xas *State) Store(e Entry) Entry {
 	for {
 		// The marks are already clear, so a marked walk that meets
 		// this Null does not stop early.
+		injectStoreSlot.Hit()
 		if n == nil {
 			xas.xa.head.Store(uint64(e))
 		} else {

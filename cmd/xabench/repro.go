@@ -32,6 +32,9 @@ type reproFlagValues struct {
 	kernels    bool
 	matrix     bool
 	keepGoing  bool
+	explore    string // explore.go
+	runs       int
+	schedule   string
 }
 
 func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
@@ -50,6 +53,9 @@ func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
 	fs.StringVar(&v.kernel, "kernel", "", "run the scenario's fixed form as this kernel `release` ("+strings.Join(kernel.Names(), ", ")+"); implies --variant fixed; with --matrix, a comma-separated list")
 	fs.BoolVar(&v.keepGoing, "keep-going", false, "keep running after the first violation for the whole --duration and count violations by class (with --seeds N: over N seeds)")
 	fs.BoolVar(&v.matrix, "matrix", false, "run every real-bug scenario (or the one named) as every release (or the --kernel list) and print releases × bugs")
+	fs.StringVar(&v.explore, "explore", "", "search the interleavings of the scenario's small configuration with this `strategy`: random, pct:D or pct:D:K")
+	fs.IntVar(&v.runs, "runs", 1000, "with --explore: the most runs")
+	fs.StringVar(&v.schedule, "schedule", "", "replay this `schedule` string of an --explore run exactly")
 	fs.BoolVar(&v.kernels, "kernels", false, "print the kernel releases --kernel takes and the behaviours each has, as a Markdown table")
 	fs.Usage = func() {
 		fmt.Fprintf(w, `Usage:
@@ -61,6 +67,8 @@ func newReproFlags(w io.Writer) (*flag.FlagSet, *reproFlagValues) {
 	xabench repro --table [SCENARIO] [--seeds 20] [--seed 1] [--variant buggy|fixed] [--duration 10s] [--inject=true] [-o FILE]
 	xabench repro SCENARIO --keep-going [--kernel RELEASE | --variant buggy] [--seeds 1] [--duration 10s]
 	xabench repro --matrix [SCENARIO] [--kernel R1,R2,...] [--duration 5s] [--seed 1] [-o FILE]
+	xabench repro SCENARIO --explore random|pct:D[:K] [--runs 1000] [--seed N] [--kernel RELEASE | --variant buggy|fixed]
+	xabench repro [SCENARIO] --schedule SCHEDULE
 
 Runs a model of a kernel page-cache bug, buggy or fixed, until a violation
 is found or the time is up. Flags may come before or after SCENARIO.
@@ -97,9 +105,10 @@ caught from the first release that has it to the last without its fix and
 clean elsewhere; cells that disagree are marked "!" and listed with their
 violation and replay line, and make the exit status 1.
 
+%s
 Flags:
 
-`)
+`, exploreUsage)
 		fs.PrintDefaults()
 	}
 	return fs, v
@@ -136,6 +145,9 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		fmt.Fprint(stdout, kernel.Markdown())
 		return 0
+	}
+	if isSet(fs, "explore") || isSet(fs, "schedule") || isSet(fs, "runs") {
+		return exploreMain(ctx, fs, v, name, stdout, stderr)
 	}
 	if v.matrix {
 		return matrixMain(ctx, fs, v, name, stdout, stderr)

@@ -3,6 +3,7 @@
 package inject
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,6 +54,48 @@ func TestUnknownAndDuplicate(t *testing.T) {
 		}
 	}()
 	New("inject.test")
+}
+
+var lateN int
+
+func TestSearchHookSeesEveryPass(t *testing.T) {
+	var seen []string
+	SetSearchHook(func(p *Point) bool {
+		seen = append(seen, p.Name())
+		return true
+	})
+	lateN++
+	late := New(fmt.Sprintf("inject.test.late%d", lateN)) // registered while the hook is set
+	testPoint.Hit()
+	late.Hit()
+	if err := Enable("inject.test", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	testPoint.Hit()
+	DisableAll()
+	SetSearchHook(nil)
+	testPoint.Hit()
+	late.Hit()
+	want := []string{"inject.test", late.Name(), "inject.test"}
+	if len(seen) != len(want) || seen[0] != want[0] || seen[1] != want[1] || seen[2] != want[2] {
+		t.Fatalf("the hook saw %q; want %q (every pass while set, none after)", seen, want)
+	}
+	if got := testPoint.Hits(); got != 0 {
+		t.Fatalf("an enabled point whose pass the hook took also fired: %d hits", got)
+	}
+}
+
+func TestSearchHookDeclinedFallsBackToInjection(t *testing.T) {
+	SetSearchHook(func(*Point) bool { return false })
+	defer SetSearchHook(nil)
+	if err := Enable("inject.test", 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer DisableAll()
+	testPoint.Hit()
+	if got := testPoint.Hits(); got != 1 {
+		t.Fatalf("a pass the hook declined fired %d times; want 1", got)
+	}
 }
 
 // BenchmarkHitDisabled is what a disabled point costs on a hot path;
