@@ -78,13 +78,7 @@ func (as *AddressSpace) addFolio(f folio.Folio, index uint64) (xarray.Entry, err
 				shadow = old
 				as.checkShadowsLocked(first, last, "refault")
 			}
-			xas.Store(f.Entry())
-			if xas.Error() == nil {
-				as.nrpages.Add(int64(nr))
-				if old != xarray.Null {
-					as.forgetShadowsLocked(first, last)
-				}
-			}
+			as.storeFolioLocked(&xas, f, old, first, last)
 		}
 		xas.Unlock()
 		if !xas.Nomem() {
@@ -170,13 +164,7 @@ func (as *AddressSpace) addFolioSplitAlloc(f folio.Folio, index uint64) (xarray.
 				}
 			}
 			if stored {
-				xas.Store(f.Entry())
-				if xas.Error() == nil {
-					as.nrpages.Add(int64(nr))
-					if old != xarray.Null {
-						as.forgetShadowsLocked(first, last)
-					}
-				}
+				as.storeFolioLocked(&xas, f, old, first, last)
 			}
 		}
 		xas.Unlock()
@@ -237,13 +225,7 @@ func (as *AddressSpace) addFolio61(f folio.Folio, index uint64) (xarray.Entry, e
 					xas.Reset()
 				}
 			}
-			xas.Store(f.Entry())
-			if xas.Error() == nil {
-				as.nrpages.Add(int64(nr))
-				if old != xarray.Null {
-					as.forgetShadowsLocked(first, last)
-				}
-			}
+			as.storeFolioLocked(&xas, f, old, first, last)
 		}
 		xas.Unlock()
 		if !xas.Nomem() {
@@ -274,4 +256,20 @@ func (as *AddressSpace) finishAdd(f folio.Folio, xas *xarray.State, shadow xarra
 		return xarray.Null, err
 	}
 	return shadow, nil
+}
+
+// storeFolioLocked is the store at the end of every form of
+// __filemap_add_folio: the folio goes in over the State's range, and on
+// success the file counts its pages and forgets the shadows the folio
+// replaced (old is what the conflict walk found, a shadow or Null). The
+// i_pages lock is held.
+func (as *AddressSpace) storeFolioLocked(xas *xarray.State, f folio.Folio, old xarray.Entry, first, last uint64) {
+	xas.Store(f.Entry())
+	if xas.Error() != nil {
+		return
+	}
+	as.nrpages.Add(int64(f.NrPages()))
+	if old != xarray.Null {
+		as.forgetShadowsLocked(first, last)
+	}
 }
