@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/xabench/xabench/internal/sched"
-	"github.com/xabench/xabench/kernel"
 	"github.com/xabench/xabench/stress"
 )
 
@@ -89,17 +88,9 @@ func exploreMain(ctx context.Context, fs *flag.FlagSet, v *reproFlagValues, name
 	if !ok {
 		return usageError(fs, "%s has no small configuration for --explore yet", s.Name)
 	}
-	var prof *kernel.Profile
-	if isSet(fs, "kernel") {
-		if isSet(fs, "variant") && v.variant == stress.Buggy {
-			return usageError(fs, "--kernel runs the fixed form as that release; --variant buggy is the short form of the last release with the bug: use one")
-		}
-		p, err := kernel.Lookup(v.kernel)
-		if err != nil {
-			return usageError(fs, "--kernel %q: not a release (have %s)", v.kernel, strings.Join(kernel.Names(), ", "))
-		}
-		prof = &p
-		v.variant = stress.Fixed
+	prof, rc := kernelProfile(fs, v)
+	if rc >= 0 {
+		return rc
 	}
 	if v.variant != stress.Buggy && v.variant != stress.Fixed {
 		return usageError(fs, "--variant %q: want %s or %s", v.variant, stress.Buggy, stress.Fixed)

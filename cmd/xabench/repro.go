@@ -152,20 +152,12 @@ func reproMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if v.matrix {
 		return matrixMain(ctx, fs, v, name, stdout, stderr)
 	}
-	var prof *kernel.Profile
-	if isSet(fs, "kernel") {
-		if v.table {
-			return usageError(fs, "--kernel does not combine with --table")
-		}
-		if isSet(fs, "variant") && v.variant == stress.Buggy {
-			return usageError(fs, "--kernel runs the fixed form as that release; --variant buggy is the short form of the last release with the bug: use one")
-		}
-		p, err := kernel.Lookup(v.kernel)
-		if err != nil {
-			return usageError(fs, "--kernel %q: not a release (have %s)", v.kernel, strings.Join(kernel.Names(), ", "))
-		}
-		prof = &p
-		v.variant = stress.Fixed
+	if isSet(fs, "kernel") && v.table {
+		return usageError(fs, "--kernel does not combine with --table")
+	}
+	prof, rc := kernelProfile(fs, v)
+	if rc >= 0 {
+		return rc
 	}
 	if rc := mustBePositive(fs, "duration", v.duration); rc >= 0 {
 		return rc
@@ -554,4 +546,23 @@ func stressMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	return status
+}
+
+// kernelProfile reads --kernel for a run of one scenario: the profile of
+// the release, with the variant set to fixed (the form a release runs),
+// or nil without --kernel. --kernel with --variant buggy is a usage
+// error; rc is then its exit status, else -1.
+func kernelProfile(fs *flag.FlagSet, v *reproFlagValues) (prof *kernel.Profile, rc int) {
+	if !isSet(fs, "kernel") {
+		return nil, -1
+	}
+	if isSet(fs, "variant") && v.variant == stress.Buggy {
+		return nil, usageError(fs, "--kernel runs the fixed form as that release; --variant buggy is the short form of the last release with the bug: use one")
+	}
+	p, err := kernel.Lookup(v.kernel)
+	if err != nil {
+		return nil, usageError(fs, "--kernel %q: not a release (have %s)", v.kernel, strings.Join(kernel.Names(), ", "))
+	}
+	v.variant = stress.Fixed
+	return &p, -1
 }
